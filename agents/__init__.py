@@ -1,0 +1,1 @@
+"""PPO agents (Stable-Baselines3, sb3-contrib) for liqenv."""

@@ -1,0 +1,157 @@
+"""The policy interface every analytic baseline (and the PPO adapter) implements.
+
+``baselines.make(name, env_or_scenario, **options)`` builds a policy;
+``baselines.available()`` lists the names.  A :class:`Policy` acts only from
+the observation (decoded with the scenario's
+:class:`~liqenv.spaces.ObservationLayout`) and the scenario's public
+parameters, never from the env's hidden state (store effects, future
+demand).  Offline work (solving a dynamic programme) happens in
+:meth:`Policy.solve`, timed into ``solve_seconds``; per-step acting is timed
+by the evaluation harness.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+from liqenv.scenario import Scenario
+from liqenv.spaces import ActionLayout, ObservationLayout
+
+__all__ = ["Policy", "UnsupportedScenario", "register", "make", "available", "scenario_of"]
+
+
+class UnsupportedScenario(ValueError):
+    """The policy cannot run on this scenario; the message says why."""
+
+
+_REGISTRY: dict[str, Callable[..., "Policy"]] = {}
+
+
+def register(name: str) -> Callable[[type], type]:
+    """Class decorator adding a policy to :func:`make` under ``name``."""
+
+    def deco(cls: type) -> type:
+        if name in _REGISTRY and _REGISTRY[name] is not cls:
+            raise ValueError(f"policy name {name!r} registered twice")
+        _REGISTRY[name] = cls
+        cls.name = name
+        return cls
+
+    return deco
+
+
+def available() -> list[str]:
+    """Names accepted by :func:`make`."""
+    _load_all()
+    return sorted(_REGISTRY)
+
+
+def scenario_of(env_or_scenario: Any) -> Scenario:
+    """The current public scenario of an env (or the scenario itself)."""
+    if isinstance(env_or_scenario, Scenario):
+        return env_or_scenario
+    env = getattr(env_or_scenario, "unwrapped", env_or_scenario)
+    sc = getattr(env, "scenario", None)
+    if not isinstance(sc, Scenario):
+        raise ValueError(f"env_or_scenario={env_or_scenario!r}: neither a Scenario nor a liqenv env")
+    return sc
+
+
+def make(name: str, env_or_scenario: Any, **options: Any) -> "Policy":
+    """Build policy ``name`` for an env or scenario.
+
+    Raises ``ValueError`` for an unknown name and :class:`UnsupportedScenario`
+    (a ``ValueError``) when the policy cannot handle the scenario.
+    """
+    _load_all()
+    if name not in _REGISTRY:
+        raise ValueError(f"policy={name!r}: unknown; available: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[name](scenario_of(env_or_scenario), **options)
+
+
+def _load_all() -> None:
+    # Importing the modules runs their @register decorators.
+    import importlib
+    import pkgutil
+
+    import baselines
+
+    for mod in pkgutil.iter_modules(baselines.__path__):
+        if not mod.name.startswith("_") and mod.name != "base":
+            importlib.import_module(f"baselines.{mod.name}")
+
+
+class Policy:
+    """Base class: subclasses implement :meth:`solve` (optional) and :meth:`decide`.
+
+    Attributes:
+        scenario: the public scenario the policy plans for.
+        solve_seconds: total wall time spent in offline solves.
+        value_estimate: the policy's own prediction of its expected profit
+            (``None`` when it has none).
+    """
+
+    name = "policy"
+
+    def __init__(self, scenario: Scenario, **options: Any):
+        if options:
+            raise ValueError(f"{self.name}: unknown option(s) {', '.join(sorted(options))}")
+        self.scenario = scenario
+        self.obs_layout = ObservationLayout(scenario)
+        self.action_layout = ActionLayout(scenario)
+        self.solve_seconds = 0.0
+        self.value_estimate: float | None = None
+        self.rng = np.random.default_rng()
+        self._timed_solve()
+
+    @classmethod
+    def check_supported(cls, scenario: Scenario) -> None:
+        """Raise :class:`UnsupportedScenario` if the policy cannot run ``scenario``."""
+
+    def _timed_solve(self) -> None:
+        type(self).check_supported(self.scenario)
+        t0 = time.perf_counter()
+        self.solve()
+        self.solve_seconds += time.perf_counter() - t0
+
+    def solve(self) -> None:
+        """Offline work for ``self.scenario`` (default: none)."""
+
+    def reset(self, seed: int | None = None, scenario: Scenario | None = None) -> None:
+        """Start an episode; re-solve when the env drew a new ``scenario``."""
+        self.rng = np.random.default_rng(seed)
+        if scenario is not None and scenario != self.scenario:
+            self.scenario = scenario
+            self._timed_solve()
+
+    def act(self, observation: np.ndarray) -> Any:
+        """An action in the env's action space for this observation."""
+        obs = self.obs_layout.decode(observation)
+        return self.decide(obs)
+
+    def decide(self, obs: dict[str, np.ndarray]) -> Any:
+        raise NotImplementedError
+
+    # helpers for subclasses ------------------------------------------------
+    def encode(self, markdown, close=None, ship=None) -> Any:
+        """Flat action from per-store markdowns (fractions), closings, ship indices.
+
+        For continuous pricing pass ``markdown = 1 - price / list_price``.
+        """
+        from liqenv.dynamics import Decision
+
+        S = self.scenario.n_stores
+        md = np.broadcast_to(np.asarray(markdown, float), (S,)).copy()
+        cl = np.zeros(S, bool) if close is None else np.asarray(close, bool).reshape(S)
+        P = self.action_layout.n_ship
+        sh = np.zeros(P, np.int64) if ship is None else np.asarray(ship, np.int64).reshape(P)
+        a = self.action_layout.from_decision(Decision(md[None], cl[None], sh[None]))[0]
+        if self.action_layout.kind == "discrete":
+            return int(a[0])
+        if self.action_layout.kind == "box":
+            cap = self.scenario.price_cap
+            return np.clip(a, 0.0, cap).astype(np.float32)
+        return a

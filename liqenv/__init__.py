@@ -1,0 +1,43 @@
+"""liqenv: a Gymnasium benchmark for retail liquidation pricing.
+
+``import liqenv`` registers the scenarios under the ``liqenv/`` namespace::
+
+    import gymnasium as gym
+    import liqenv  # noqa: F401
+
+    env = gym.make("liqenv/SingleStore-v0", inventory=1800, horizon=60, valuation="weibull")
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+from .demand import DemandModel, make_demand
+from .dynamics import Decision, Params, State
+from .env import LiquidationEnv
+from .presets import GENERATORS, PRESETS, SOURCES, TwoStoreGrid, make_scenario
+from .scenario import (ElasticityDemand, LeaseTerms, MarkdownRules, Scenario, StoreParams,
+                       TransferNetwork, ValuationDemand, load_scenario)
+from .spaces import ActionLayout, ObservationLayout
+
+__all__ = [
+    "LiquidationEnv", "Scenario", "StoreParams", "LeaseTerms", "TransferNetwork", "MarkdownRules",
+    "ValuationDemand", "ElasticityDemand", "DemandModel", "make_demand", "make_scenario",
+    "load_scenario", "PRESETS", "SOURCES", "GENERATORS", "TwoStoreGrid", "ActionLayout",
+    "ObservationLayout", "Params", "State", "Decision", "register_envs",
+]
+
+__version__ = "0.1.0"
+
+
+def register_envs() -> None:
+    """Register every preset as ``liqenv/<name>`` (idempotent)."""
+    for name in PRESETS:
+        env_id = f"liqenv/{name}"
+        if env_id in gym.registry:
+            continue
+        gym.register(id=env_id, entry_point="liqenv.env:LiquidationEnv",
+                     kwargs={"scenario": name}, disable_env_checker=False)
+
+
+register_envs()

@@ -1,0 +1,213 @@
+"""The Gymnasium front-end: :class:`LiquidationEnv` (a batch of one)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from . import dynamics as dyn
+from .presets import GENERATORS, PRESETS, make_scenario
+from .scenario import NO_CLOSE, Scenario, load_scenario
+from .spaces import ActionLayout, ObservationLayout
+
+__all__ = ["LiquidationEnv", "build_info"]
+
+
+def build_info(p: dyn.Params, s: dyn.State, r: dyn.StepResult, b: int, initial_units: int,
+               unit_cost: float) -> dict[str, Any]:
+    """The ``info`` dict of copy ``b`` after a step (shared with the vector envs)."""
+    closed = s.close_at[b] < s.t[b]  # closed during the period just played
+    info = {
+        "revenue": float(r.revenue[b]),
+        "operating_cost": float(r.operating_cost[b]),
+        "holding_cost": float(r.holding_cost[b]),
+        "transfer_cost": float(r.transfer_cost[b]),
+        "salvage_value": float(r.salvage_value[b]),
+        "sold": r.sold[b].copy(),
+        "salvaged": r.salvaged[b].copy(),
+        "on_hand": s.on_hand[b].copy(),
+        "price": r.price[b].copy(),
+        "open": ~closed,
+        "in_transit": int(s.pipeline[b].sum()),
+        "shipped": r.shipped[b].copy(),
+        "rule_violations": int(r.violations[b]),
+        "period": int(s.t[b] - 1),
+    }
+    if r.done[b]:
+        info["profit"] = float(s.profit_total[b])
+        info["sell_through"] = float(s.sold_total[b]) / initial_units
+        info["net_recovery_on_cost"] = float(s.profit_total[b]) / (initial_units * unit_cost)
+        info["units_salvaged"] = int(s.salvaged_total[b])
+    return info
+
+
+class LiquidationEnv(gym.Env):
+    """Retail liquidation pricing: markdowns, store closings and transfers.
+
+    ## Description
+    A retailer sells off a fixed stock across a chain of stores before a
+    deadline (MODEL.md).  Each period it sets a markdown per store, may
+    announce store closings (subject to notice periods and leases) and may
+    ship stock between stores (lead times, per-unit and fixed costs).
+    Customers arrive and buy according to the scenario's demand model.
+
+    ## Action Space
+    ``Discrete(L)`` (one store, ladder prices), ``Box([0], [max_price])``
+    (one store, continuous prices) or a 1-D ``MultiDiscrete`` whose layout
+    is documented in :mod:`liqenv.spaces` and returned by
+    ``env.unwrapped.action_layout.component_names()``.  Use
+    :meth:`encode_action` / :meth:`decode_action` for structured decisions
+    and :meth:`action_masks` for the choices the rules allow.
+
+    ## Observation Space
+    A normalised ``Box``, per-store blocks then ``t`` and ``remaining``
+    (:class:`~liqenv.spaces.ObservationLayout`);
+    :meth:`decode_observation` returns named per-store quantities.
+
+    ## Rewards
+    The period's profit: ``revenue - operating_cost - holding_cost -
+    transfer_cost + salvage_value`` (each in ``info``).
+
+    ## Starting State
+    Initial inventory on hand, nothing in transit, every store open, no
+    markdown yet; hidden store effects are drawn at reset.
+
+    ## Episode End
+    Terminates after period ``T-1`` (everything left is salvaged); never
+    truncates.
+
+    ## Arguments
+    ``scenario`` (a :class:`Scenario`, a preset id or a YAML/JSON path),
+    ``render_mode`` (``"ansi"`` or ``"rgb_array"``), ``strict`` (raise on a
+    rule violation instead of repairing it), and any scenario field as a
+    keyword override (``inventory=1800, horizon=60, valuation="weibull"``).
+
+    ## Version History
+    * v0: initial release.
+    """
+
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+
+    def __init__(self, scenario: Scenario | str | None = None, *, render_mode: str | None = None,
+                 strict: bool = False, generator: Any = None, **overrides: Any):
+        self.generator = None
+        if generator is None and isinstance(scenario, str) and scenario.split("/")[-1] in GENERATORS:
+            generator = GENERATORS[scenario.split("/")[-1]]()
+        if generator is not None:
+            self.generator = generator.with_overrides(**overrides) if overrides else generator
+            sc = self.generator.layout_scenario()
+        elif isinstance(scenario, Scenario):
+            sc = scenario.with_overrides(**overrides) if overrides else scenario
+        elif isinstance(scenario, str) and (scenario.endswith((".yaml", ".yml", ".json"))):
+            sc = load_scenario(scenario).with_overrides(**overrides)
+        elif isinstance(scenario, str) or scenario is None:
+            sc = make_scenario(scenario or "SingleStore-v0", **overrides)
+        else:
+            raise ValueError(f"scenario={scenario!r}: expected a Scenario, a preset id or a file path")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode={render_mode!r}: expected one of {self.metadata['render_modes']}")
+        if not isinstance(strict, bool):
+            raise ValueError(f"strict={strict!r}: must be true or false")
+        self.scenario = sc
+        self.render_mode = render_mode
+        self.strict = strict
+        self.params = dyn.Params(sc)
+        self.action_layout = ActionLayout(sc)
+        self.obs_layout = ObservationLayout(sc)
+        self.action_space = self.action_layout.space
+        self.observation_space = self.obs_layout.space
+        self.state: dyn.State | None = None
+        self._done = False
+        self.history: list[dict[str, np.ndarray]] = []
+
+    # ------------------------------------------------------------------ API
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        if self.generator is not None:
+            self.scenario = self.generator.sample(self.np_random)
+            self.params.set_row(0, self.scenario)
+        key = self.np_random.integers(0, 2**63, dtype=np.uint64)
+        self.state = dyn.reset_state(self.params, np.array([key], dtype=np.uint64))
+        self._done = False
+        self.history = []
+        obs = self.obs_layout.encode(self.params, self.state)[0]
+        return obs, {"on_hand": self.state.on_hand[0].copy(), "period": 0}
+
+    def step(self, action):
+        if self.state is None or self._done:
+            raise gym.error.ResetNeeded("call reset() before step() (and after an episode ends)")
+        a = self.action_layout.check(action)
+        d = self.action_layout.to_decision(a, self.params)
+        r = dyn.step(self.params, self.state, d, strict=self.strict)
+        obs = self.obs_layout.encode(self.params, self.state)[0]
+        info = build_info(self.params, self.state, r, 0, self.scenario.total_inventory,
+                          self.scenario.unit_cost)
+        self._done = bool(r.done[0])
+        if self.render_mode is not None:
+            self.history.append({k: info[k] for k in ("on_hand", "price", "sold", "open")})
+        return obs, float(r.reward[0]), self._done, False, info
+
+    def action_masks(self) -> np.ndarray:
+        """Flat boolean mask of the choices the rules allow (for MaskablePPO)."""
+        if self.state is None:
+            raise gym.error.ResetNeeded("call reset() before action_masks()")
+        if self.action_layout.kind == "box":
+            raise ValueError("action_masks: continuous pricing has no discrete choices to mask")
+        return self.action_layout.masks(self.params, self.state)[0]
+
+    def decode_observation(self, obs) -> dict[str, np.ndarray]:
+        """Named per-store quantities of an observation (see ObservationLayout.decode)."""
+        return self.obs_layout.decode(obs)
+
+    def encode_action(self, markdown=None, close=None, ship=None) -> Any:
+        """A flat action from per-store ``markdown`` fractions (or one for the
+        chain), per-store ``close`` flags and per-pair ``ship`` menu indices.
+        Unspecified parts keep the current markdown, close nothing, ship nothing."""
+        S = self.params.S
+        cur = self.state.markdown[0] if self.state is not None else np.zeros(S)
+        md = cur.copy() if markdown is None else np.broadcast_to(np.asarray(markdown, float), (S,)).copy()
+        cl = np.zeros(S, bool) if close is None else np.asarray(close, bool).reshape(S)
+        sh = np.zeros(self.params.P, np.int64) if ship is None else np.asarray(ship, np.int64).reshape(-1)
+        a = self.action_layout.from_decision(dyn.Decision(md[None], cl[None], sh[None]))[0]
+        if self.action_layout.kind == "discrete":
+            return int(a[0])
+        return a
+
+    def decode_action(self, action) -> dict[str, np.ndarray]:
+        """The structured decision of a flat action: per-store ``markdown``,
+        ``close`` flags and per-pair ``ship`` indices and ``ship_units`` (at
+        the current on-hand units)."""
+        a = self.action_layout.check(action)
+        d = self.action_layout.to_decision(a, self.params)
+        out = {"markdown": d.markdown[0], "close": d.close[0], "ship": d.ship[0]}
+        if self.state is not None and self.params.P:
+            src = self.state.on_hand[0, self.params.src]
+            out["ship_units"] = np.floor(self.params.quantities[d.ship[0]] * src + 1e-9).astype(np.int64)
+        return out
+
+    # ------------------------------------------------------------- render
+    def render(self):
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'rgb_array'")
+            return None
+        from . import render as rnd
+
+        if self.render_mode == "ansi":
+            return rnd.ansi_table(self.scenario, self.params, self.state)
+        return rnd.dashboard(self.scenario, self.history)
+
+    def close(self):
+        from . import render as rnd
+
+        rnd.close_figures(self)
+
+    # --------------------------------------------------------- inspection
+    @property
+    def status(self) -> np.ndarray:
+        """Per-store status strings: open / announced / closed."""
+        s = self.state
+        closed = s.close_at[0] <= s.t[0]
+        ann = (s.close_at[0] != NO_CLOSE) & ~closed
+        return np.where(closed, "closed", np.where(ann, "announced", "open"))

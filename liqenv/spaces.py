@@ -1,0 +1,358 @@
+"""Action and observation layouts (MODEL.md section 6).
+
+The layouts turn the batch state and structured decisions of
+:mod:`liqenv.dynamics` into the flat arrays Gymnasium and Stable-Baselines3
+expect, and back.  They are derived from the scenario alone, so a policy can
+build them without an env (``ActionLayout(scenario)``).
+
+Action layout (a 1-D ``MultiDiscrete``, in this order):
+
+* markdown: one component per selling store (or one for the chain with
+  ``uniform_pricing``), choosing a ladder level;
+* close: one component per closable store, 0 = keep, 1 = announce closing;
+* ship: one component per allowed transfer pair (row-major), choosing an
+  entry of the quantity menu (a fraction of the source's on-hand units).
+
+When the only decision is one store's markdown the space is ``Discrete(L)``
+(ladder) or ``Box([0], [max_price])`` (continuous pricing: the price itself).
+
+Observation layout: per store, the blocks below (store-major, a block only
+when the scenario can use it), then two global features.  Units are
+fractions of ``unit_scale`` = initial chain units / number of stores, so
+a single store's on-hand starts at 1.
+
+=====================  =========================================  ==========
+feature                meaning                                    when
+=====================  =========================================  ==========
+on_hand                units on hand / unit_scale                 always
+in_transit[1..L]       units arriving in 1..L periods / unit_scale transfers
+markdown               markdown posted last period                always
+last_sold              units sold last period / unit_scale        always
+open, announced,       one-hot closing status                     closings
+closed
+until_close            periods until an announced closing / T     closings
+until_may_close        periods until a closing may take effect / T closings
+lock_pending           periods until the rent-lock date / T       rent lock
+locked                 rent lock triggered (0/1)                  rent lock
+held                   periods current markdown held / T          min_hold>1
+changes_left           markdown changes left / max_changes        max_changes
+t                      period / T                                 global
+remaining              (T - period) / T                           global
+=====================  =========================================  ==========
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from gymnasium import spaces
+
+from .dynamics import Decision, Params, State, close_allowed, markdown_ladder_mask, ship_allowed
+from .scenario import NO_CLOSE, Scenario
+
+__all__ = ["ActionLayout", "ObservationLayout"]
+
+
+class ActionLayout:
+    """Flat action <-> :class:`~liqenv.dynamics.Decision` (see module docstring)."""
+
+    def __init__(self, scenario: Scenario):
+        self.scenario = scenario
+        sc = scenario
+        self.continuous = sc.pricing == "continuous"
+        self.ladder = sc.ladder
+        self.L = len(self.ladder)
+        self.uniform = sc.markdowns.uniform_pricing
+        self.price_stores = np.array([0]) if self.uniform else sc.selling
+        self.close_stores = np.flatnonzero(sc.closable)
+        self.pairs = sc.transfers.pairs if sc.transfers is not None else ()
+        self.K = len(sc.transfers.quantities) if sc.transfers is not None else 1
+        self.n_price = 1 if self.uniform else len(sc.selling)
+        self.n_close = len(self.close_stores)
+        self.n_ship = len(self.pairs)
+        self.n = self.n_price + self.n_close + self.n_ship
+        single = self.n_close == 0 and self.n_ship == 0 and self.n_price == 1
+        if self.continuous and not single:
+            raise ValueError(f"pricing='continuous': needs one store with no closing "
+                             f"(closable=False) and no transfers, not {sc.name!r}")
+        self.kind = ("box" if self.continuous else "discrete") if single else "multidiscrete"
+        self.nvec = np.array([self.L] * self.n_price + [2] * self.n_close + [self.K] * self.n_ship,
+                             dtype=np.int64)
+        sl = np.cumsum([0, self.n_price, self.n_close, self.n_ship])
+        self.price_slice, self.close_slice, self.ship_slice = (slice(sl[i], sl[i + 1]) for i in range(3))
+
+    @property
+    def space(self) -> spaces.Space:
+        if self.kind == "box":
+            cap = self.scenario.price_cap
+            return spaces.Box(low=np.zeros(1, np.float32), high=np.full(1, cap, np.float32),
+                              dtype=np.float32)
+        if self.kind == "discrete":
+            return spaces.Discrete(self.L)
+        return spaces.MultiDiscrete(self.nvec)
+
+    def component_names(self) -> list[str]:
+        """Human-readable name of each component of the flat action."""
+        names = [self.scenario.stores[i].name for i in range(self.scenario.n_stores)]
+        out = ["markdown[chain]"] if self.uniform else [f"markdown[{names[i]}]" for i in self.price_stores]
+        out += [f"close[{names[i]}]" for i in self.close_stores]
+        out += [f"ship[{names[i]}->{names[j]}]" for i, j in self.pairs]
+        return out
+
+    # ------------------------------------------------------------------
+    def check(self, action, batch: int | None = None) -> np.ndarray:
+        """Validate a flat action (or a batch of them); return it as (B, n) array.
+
+        Raises ``ValueError`` for a wrong shape, a non-finite value, a
+        non-integer or out-of-range component.
+        """
+        a = np.asarray(action)
+        if self.kind == "box":
+            want = (1,) if batch is None else (batch, 1)
+            if a.shape == () and batch is None:
+                a = a.reshape(1)
+            if a.shape != want:
+                raise ValueError(f"action shape {a.shape}: expected {want}")
+            if not np.issubdtype(a.dtype, np.number) or not np.all(np.isfinite(a)):
+                raise ValueError(f"action={action!r}: price must be a finite number")
+            cap = self.scenario.price_cap
+            if np.any(a < 0) or np.any(a > cap * (1 + 1e-6)):
+                raise ValueError(f"action={action!r}: price outside [0, {cap:g}]")
+            return a.reshape(-1, 1).astype(np.float64)
+        n = 1 if self.kind == "discrete" else self.n
+        want = ((() if self.kind == "discrete" else (n,)) if batch is None
+                else ((batch,) if self.kind == "discrete" else (batch, n)))
+        if a.shape != want:
+            if not (self.kind == "discrete" and batch is None and a.shape == (1,)):
+                raise ValueError(f"action shape {a.shape}: expected {want}")
+        if not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)
+                or a.dtype == bool):
+            raise ValueError(f"action={action!r}: must be integers")
+        if np.issubdtype(a.dtype, np.floating):
+            if not np.all(np.isfinite(a)):
+                raise ValueError(f"action={action!r}: contains NaN or infinity")
+            if not np.all(a == np.round(a)):
+                raise ValueError(f"action={action!r}: components must be whole numbers")
+        a = a.astype(np.int64).reshape(-1, n)
+        nvec = np.array([self.L]) if self.kind == "discrete" else self.nvec
+        bad = (a < 0) | (a >= nvec)
+        if bad.any():
+            b, k = np.argwhere(bad)[0]
+            name = self.component_names()[k] if self.kind != "discrete" else "markdown"
+            raise ValueError(f"action component {k} ({name}) = {a[b, k]}: must be in [0, {nvec[k] - 1}]")
+        return a
+
+    def to_decision(self, a: np.ndarray, p: Params, copies=None) -> Decision:
+        """A checked (B, n) action as a structured :class:`Decision`."""
+        B, S = a.shape[0], p.S
+        md = np.zeros((B, S))
+        if self.kind == "box":
+            lp = p.rows(p.list_price, copies)
+            md[:] = 1.0 - a[:, :1] / lp
+        else:
+            lv = self.ladder[a[:, self.price_slice]]
+            if self.uniform:
+                md[:] = lv
+            else:
+                md[:, self.price_stores] = lv
+        close = np.zeros((B, S), dtype=bool)
+        if self.n_close:
+            close[:, self.close_stores] = a[:, self.close_slice] == 1
+        ship = a[:, self.ship_slice] if self.n_ship else np.zeros((B, 0), dtype=np.int64)
+        return Decision(markdown=md, close=close, ship=ship)
+
+    def from_decision(self, d: Decision) -> np.ndarray:
+        """Encode a structured decision as flat actions, shape (B, n).
+
+        Markdowns snap to the nearest ladder level; continuous pricing gives
+        the price (list price 1 assumed unless the scenario says otherwise).
+        """
+        md = np.atleast_2d(np.asarray(d.markdown, dtype=float))
+        B = md.shape[0]
+        if self.kind == "box":
+            lp = self.scenario.list_price[0]
+            return ((1.0 - md[:, :1]) * lp).astype(np.float32)
+        cols = md[:, self.price_stores]
+        lv = np.abs(cols[..., None] - self.ladder).argmin(-1)
+        parts = [lv]
+        if self.n_close:
+            parts.append(np.atleast_2d(np.asarray(d.close))[:, self.close_stores].astype(np.int64))
+        if self.n_ship:
+            parts.append(np.atleast_2d(np.asarray(d.ship, dtype=np.int64)).reshape(B, -1))
+        return np.concatenate(parts, axis=1).astype(np.int64)
+
+    def masks(self, p: Params, s: State, copies=None) -> np.ndarray:
+        """Flat boolean masks, shape (B, sum(nvec)) as MaskablePPO expects.
+
+        A closed store (or a DC) may only "choose" its current markdown.
+        With uniform pricing the chain may post a level only if every open
+        store may.
+        """
+        B = s.batch_size
+        parts = []
+        lm = markdown_ladder_mask(p, s)  # (B,S,L)
+        closed = s.close_at <= s.t[:, None]
+        cur = np.abs(p.ladder - s.markdown[..., None]) <= 1e-9
+        lm = np.where(closed[..., None], cur, lm)
+        if self.uniform:
+            live = p.selling & ~closed
+            chain = np.where(live[..., None], lm, True).all(1)
+            chain = np.where(chain.any(-1, keepdims=True), chain, cur[:, np.flatnonzero(p.selling)[0]])
+            parts.append(chain)
+        else:
+            parts.append(lm[:, self.price_stores].reshape(B, -1))
+        if self.n_close:
+            ok = close_allowed(p, s, copies)[:, self.close_stores]
+            parts.append(np.stack([np.ones_like(ok), ok], axis=-1).reshape(B, -1))
+        if self.n_ship:
+            ok = ship_allowed(p, s)
+            m = np.repeat(ok[..., None], self.K, axis=-1)
+            m[..., 0] = True
+            parts.append(m.reshape(B, -1))
+        return np.concatenate(parts, axis=1)
+
+
+@dataclass(frozen=True)
+class _Block:
+    name: str
+    width: int
+    low: float
+    high: float
+
+
+class ObservationLayout:
+    """State -> normalised observation, and observation -> named quantities."""
+
+    def __init__(self, scenario: Scenario):
+        sc = scenario
+        self.scenario = sc
+        self.S, self.T = sc.n_stores, sc.horizon
+        self.unit_scale = sc.total_inventory / sc.n_stores
+        self.L = sc.max_lead
+        r = sc.markdowns
+        has_close = sc.has_closing
+        has_lock = bool(np.any(sc.lock_period < NO_CLOSE))
+        md_low = min(0.0, 1.0 - sc.price_cap / float(sc.list_price.min())) if sc.pricing == "continuous" else 0.0
+        cap_units = float(sc.total_inventory) / self.unit_scale
+        blocks = [_Block("on_hand", 1, 0.0, cap_units)]
+        if self.L:
+            blocks.append(_Block("in_transit", self.L, 0.0, cap_units))
+        blocks += [_Block("markdown", 1, md_low, 1.0), _Block("last_sold", 1, 0.0, cap_units)]
+        if has_close:
+            blocks += [_Block("status", 3, 0.0, 1.0), _Block("until_close", 1, 0.0, 1.0),
+                       _Block("until_may_close", 1, 0.0, 1.0)]
+        if has_lock:
+            blocks += [_Block("lock_pending", 1, 0.0, 1.0), _Block("locked", 1, 0.0, 1.0)]
+        if r.min_hold > 1:
+            blocks.append(_Block("held", 1, 0.0, 1.0))
+        if r.max_changes is not None:
+            blocks.append(_Block("changes_left", 1, 0.0, 1.0))
+        self.blocks = tuple(blocks)
+        self.per_store = sum(b.width for b in blocks)
+        self.size = self.S * self.per_store + 2
+        low = np.concatenate([np.full(b.width, b.low) for b in blocks])
+        high = np.concatenate([np.full(b.width, b.high) for b in blocks])
+        self.low = np.concatenate([np.tile(low, self.S), [0.0, 0.0]]).astype(np.float32)
+        self.high = np.concatenate([np.tile(high, self.S), [1.0, 1.0]]).astype(np.float32)
+
+    @property
+    def space(self) -> spaces.Box:
+        return spaces.Box(low=self.low, high=self.high, dtype=np.float32)
+
+    def feature_names(self) -> list[str]:
+        names = []
+        for st in self.scenario.stores:
+            for b in self.blocks:
+                if b.name == "status":
+                    names += [f"{st.name}.open", f"{st.name}.announced", f"{st.name}.closed"]
+                elif b.width > 1:
+                    names += [f"{st.name}.{b.name}[{k + 1}]" for k in range(b.width)]
+                else:
+                    names.append(f"{st.name}.{b.name}")
+        return names + ["t", "remaining"]
+
+    def encode(self, p: Params, s: State, copies=None) -> np.ndarray:
+        """(B, size) float32 observations."""
+        B, S, T = s.batch_size, self.S, self.T
+        u = self.unit_scale
+        t = s.t[:, None]
+        cols = []
+        for b in self.blocks:
+            n = b.name
+            if n == "on_hand":
+                cols.append(s.on_hand[..., None] / u)
+            elif n == "in_transit":
+                cols.append(s.pipeline[:, :, : self.L] / u)
+            elif n == "markdown":
+                cols.append(s.markdown[..., None])
+            elif n == "last_sold":
+                cols.append(s.last_sold[..., None] / u)
+            elif n == "status":
+                closed = s.close_at <= t
+                ann = (s.close_at != NO_CLOSE) & ~closed
+                cols.append(np.stack([~closed & ~ann, ann, closed], axis=-1))
+            elif n == "until_close":
+                ann = (s.close_at != NO_CLOSE) & (s.close_at > t)
+                cols.append((np.where(ann, s.close_at - t, 0) / T)[..., None])
+            elif n == "until_may_close":
+                ec = p.rows(p.earliest_close, copies) - p.rows(p.notice, copies)
+                cols.append((np.clip(ec - t, 0, T) / T)[..., None])
+            elif n == "lock_pending":
+                lp = p.rows(p.lock_period, copies)
+                pend = (lp < NO_CLOSE) & (lp >= t) & (s.close_at > t)
+                cols.append((np.where(pend, np.minimum(lp - t, T), 0) / T)[..., None])
+            elif n == "locked":
+                cols.append(s.locked[..., None])
+            elif n == "held":
+                cols.append((np.minimum(s.hold, T) / T)[..., None])
+            elif n == "changes_left":
+                mc = self.scenario.markdowns.max_changes
+                cols.append((np.maximum(mc - s.changes, 0) / max(mc, 1))[..., None])
+        per = np.concatenate([np.broadcast_to(c, (B, S, c.shape[-1])).astype(np.float64) for c in cols],
+                             axis=-1)
+        g = np.stack([s.t / T, (T - s.t) / T], axis=-1)
+        obs = np.concatenate([per.reshape(B, -1), g], axis=1).astype(np.float32)
+        return np.clip(obs, self.low, self.high)
+
+    def decode(self, obs: np.ndarray) -> dict[str, np.ndarray]:
+        """Named per-store quantities from an observation (or a batch).
+
+        Units are returned as whole numbers (rounded back from the
+        normalised floats), periods as integers.  Keys: ``on_hand``,
+        ``in_transit`` (S, L), ``markdown``, ``last_sold``, ``open``,
+        ``announced``, ``closed``, ``until_close``, ``until_may_close``,
+        ``lock_pending``, ``locked``, ``held``, ``changes_left`` (those the
+        layout has), and ``t``, ``remaining``.
+        """
+        o = np.asarray(obs, dtype=np.float64)
+        single = o.ndim == 1
+        o = o.reshape(-1, self.size)
+        B, S, T, u = o.shape[0], self.S, self.T, self.unit_scale
+        per = o[:, : S * self.per_store].reshape(B, S, self.per_store)
+        out: dict[str, np.ndarray] = {}
+        k = 0
+        for b in self.blocks:
+            x = per[:, :, k: k + b.width]
+            k += b.width
+            n = b.name
+            if n in ("on_hand", "last_sold"):
+                out[n] = np.rint(x[..., 0] * u).astype(np.int64)
+            elif n == "in_transit":
+                out[n] = np.rint(x * u).astype(np.int64)
+            elif n == "markdown":
+                out[n] = x[..., 0]
+            elif n == "status":
+                out["open"], out["announced"], out["closed"] = (x[..., i] > 0.5 for i in range(3))
+            elif n in ("until_close", "until_may_close", "lock_pending", "held"):
+                out[n] = np.rint(x[..., 0] * T).astype(np.int64)
+            elif n == "locked":
+                out[n] = x[..., 0] > 0.5
+            elif n == "changes_left":
+                mc = self.scenario.markdowns.max_changes
+                out[n] = np.rint(x[..., 0] * max(mc, 1)).astype(np.int64)
+        out["t"] = np.rint(o[:, -2] * T).astype(np.int64)
+        out["remaining"] = T - out["t"]
+        if single:
+            out = {k: v[0] for k, v in out.items()}
+        return out
