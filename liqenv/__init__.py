@@ -37,6 +37,7 @@ def register_envs() -> None:
         if env_id in gym.registry:
             continue
         gym.register(id=env_id, entry_point="liqenv.env:LiquidationEnv",
+                     vector_entry_point="liqenv.vector:LiquidationVectorEnv",
                      kwargs={"scenario": name}, disable_env_checker=False)
 
 

@@ -8,11 +8,32 @@ import gymnasium as gym
 import numpy as np
 
 from . import dynamics as dyn
-from .presets import GENERATORS, PRESETS, make_scenario
+from .presets import GENERATORS, make_scenario
 from .scenario import NO_CLOSE, Scenario, load_scenario
 from .spaces import ActionLayout, ObservationLayout
 
-__all__ = ["LiquidationEnv", "build_info"]
+__all__ = ["LiquidationEnv", "build_info", "resolve_scenario"]
+
+
+def resolve_scenario(scenario: Scenario | str | None, generator: Any, overrides: dict) -> tuple[Scenario, Any]:
+    """(scenario used for the layouts, generator or None) from the env arguments.
+
+    ``scenario`` is a :class:`Scenario`, a preset id (``"liqenv/"`` optional)
+    or a YAML/JSON path; presets that draw a scenario per reset
+    (``TwoStore-v0``) come with their generator.
+    """
+    if generator is None and isinstance(scenario, str) and scenario.split("/")[-1] in GENERATORS:
+        generator = GENERATORS[scenario.split("/")[-1]]()
+    if generator is not None:
+        generator = generator.with_overrides(**overrides) if overrides else generator
+        return generator.layout_scenario(), generator
+    if isinstance(scenario, Scenario):
+        return (scenario.with_overrides(**overrides) if overrides else scenario), None
+    if isinstance(scenario, str) and scenario.endswith((".yaml", ".yml", ".json")):
+        return load_scenario(scenario).with_overrides(**overrides), None
+    if isinstance(scenario, str) or scenario is None:
+        return make_scenario(scenario or "SingleStore-v0", **overrides), None
+    raise ValueError(f"scenario={scenario!r}: expected a Scenario, a preset id or a file path")
 
 
 def build_info(p: dyn.Params, s: dyn.State, r: dyn.StepResult, b: int, initial_units: int,
@@ -92,20 +113,7 @@ class LiquidationEnv(gym.Env):
 
     def __init__(self, scenario: Scenario | str | None = None, *, render_mode: str | None = None,
                  strict: bool = False, generator: Any = None, **overrides: Any):
-        self.generator = None
-        if generator is None and isinstance(scenario, str) and scenario.split("/")[-1] in GENERATORS:
-            generator = GENERATORS[scenario.split("/")[-1]]()
-        if generator is not None:
-            self.generator = generator.with_overrides(**overrides) if overrides else generator
-            sc = self.generator.layout_scenario()
-        elif isinstance(scenario, Scenario):
-            sc = scenario.with_overrides(**overrides) if overrides else scenario
-        elif isinstance(scenario, str) and (scenario.endswith((".yaml", ".yml", ".json"))):
-            sc = load_scenario(scenario).with_overrides(**overrides)
-        elif isinstance(scenario, str) or scenario is None:
-            sc = make_scenario(scenario or "SingleStore-v0", **overrides)
-        else:
-            raise ValueError(f"scenario={scenario!r}: expected a Scenario, a preset id or a file path")
+        sc, self.generator = resolve_scenario(scenario, generator, overrides)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode={render_mode!r}: expected one of {self.metadata['render_modes']}")
         if not isinstance(strict, bool):

@@ -1,0 +1,137 @@
+"""The batched front-ends reproduce the single env exactly (issue: native batched env).
+
+Parity in the manner of ``gymnasium.utils.env_match``: a batch of n copies and
+n single envs seeded ``seed + i`` give identical observations, rewards,
+terminations, infos and masks for random (masked) actions, through resets,
+in every registered scenario.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+import liqenv
+from liqenv.vector import LiquidationBatch, LiquidationVecEnv, LiquidationVectorEnv
+
+
+def _masked_action(space, mask, rng):
+    if isinstance(space, gym.spaces.MultiDiscrete):
+        parts = np.split(mask, np.cumsum(space.nvec)[:-1])
+        return np.array([rng.choice(np.flatnonzero(p)) for p in parts])
+    return int(rng.choice(np.flatnonzero(mask)))
+
+
+@pytest.mark.parametrize("name", list(liqenv.PRESETS))
+def test_batch_matches_single_envs(name):
+    n = 3
+    batch = LiquidationBatch(name, n, full_info=True)
+    batch.reset_copies(np.arange(n), [20 + i for i in range(n)])
+    singles = [liqenv.LiquidationEnv(name) for _ in range(n)]
+    first = np.stack([e.reset(seed=20 + i)[0] for i, e in enumerate(singles)])
+    assert np.array_equal(first, batch.observe())
+    rng = np.random.default_rng(1)
+    ends = 0
+    for _ in range(2 * batch.scenario.horizon + 1):
+        masks = batch.action_masks()
+        acts = []
+        for i, e in enumerate(singles):
+            m = e.action_masks()
+            assert np.array_equal(m, masks[i])
+            acts.append(_masked_action(e.action_space, m, rng))
+        obs, rew, done, _ = batch.step(np.array(acts))
+        for i, e in enumerate(singles):
+            o, r, term, trunc, info = e.step(acts[i])
+            assert np.array_equal(o, obs[i])
+            assert r == rew[i] and term == done[i] and not trunc
+            full = batch.info(i)
+            assert info.keys() == full.keys()
+            for k in info:
+                assert np.array_equal(np.asarray(info[k]), np.asarray(full[k])), k
+            assert e.unwrapped.render_mode is None
+            if term:
+                ends += 1
+                o, _ = e.reset()
+                batch.reset_copies([i])
+                assert np.array_equal(o, batch.observe()[i])
+    assert ends >= n
+
+
+@pytest.mark.parametrize("name", ["SingleStore-v0", "TwoStore-v0", "DistributionCentre-v0"])
+def test_sb3_vecenv_matches_dummyvecenv(name):
+    n = 4
+    ours = LiquidationVecEnv(name, n_envs=n, seed=3)
+    ref = DummyVecEnv([lambda: liqenv.LiquidationEnv(name) for _ in range(n)])
+    ref.seed(3)
+    assert np.array_equal(ours.reset(), ref.reset())
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        masks = ours.env_method("action_masks")
+        ref_masks = ref.env_method("action_masks")
+        for a, b in zip(masks, ref_masks):
+            assert np.array_equal(a, b)
+        acts = np.stack([_masked_action(ours.action_space, m, rng) for m in masks])
+        o1, r1, d1, i1 = ours.step(acts)
+        o2, r2, d2, i2 = ref.step(acts)
+        assert np.array_equal(o1, o2) and np.allclose(r1, r2) and np.array_equal(d1, d2)
+        for a, b in zip(i1, i2):
+            if "terminal_observation" in b:
+                assert np.array_equal(a["terminal_observation"], b["terminal_observation"])
+                assert a["profit"] == b["profit"]
+                assert a["sell_through"] == b["sell_through"]
+
+
+def test_gymnasium_make_vec_entry_point():
+    env = gym.make_vec("liqenv/Chain-v0", num_envs=4, vectorization_mode="vector_entry_point")
+    assert isinstance(env.unwrapped, LiquidationVectorEnv)
+    obs, _ = env.reset(seed=5)
+    single = liqenv.LiquidationEnv("Chain-v0")
+    assert np.array_equal(obs[2], single.reset(seed=7)[0])
+    assert env.observation_space.shape == (4,) + single.observation_space.shape
+    a1 = single.encode_action(markdown=0.3)
+    a = np.tile(a1, (4, 1))
+    for _ in range(single.scenario.horizon):
+        obs, rew, term, trunc, info = env.step(a)
+        *_, single_info = single.step(a1)
+    assert term.all() and not trunc.any()
+    assert info["_final_obs"].all()
+    assert info["final_info"]["profit"][2] == single_info["profit"]
+    assert info["revenue"].shape == (4,)
+
+
+def test_bad_batch_actions_name_expected_shape():
+    env = LiquidationVecEnv("Chain-v0", n_envs=2, seed=0)
+    env.reset()
+    with pytest.raises(ValueError, match=r"expected \(2, 80\)"):
+        env.step(np.zeros((3, 80), dtype=np.int64))
+    with pytest.raises(ValueError, match="n_envs"):
+        LiquidationVecEnv("Chain-v0", n_envs=0)
+
+
+def test_per_copy_repairs_reported_in_that_copys_info():
+    env = LiquidationVecEnv("SingleStore-v0", n_envs=3, seed=0, monotone=True)
+    env.reset()
+    env.step(np.array([10, 10, 10]))
+    _, _, _, infos = env.step(np.array([10, 2, 10]))  # copy 1 lowers its markdown
+    assert infos[1]["rule_violations"] == 1
+    assert "rule_violations" not in infos[0] and "rule_violations" not in infos[2]
+
+
+def test_ppo_and_maskable_ppo_run_on_the_vecenv():
+    from sb3_contrib import MaskablePPO
+    from stable_baselines3 import PPO
+
+    env = LiquidationVecEnv("SingleStore-v0", n_envs=8, seed=0)
+    PPO("MlpPolicy", env, n_steps=16, batch_size=64, n_epochs=1, seed=0).learn(256)
+    env = LiquidationVecEnv("TwoStore-v0", n_envs=4, seed=0)
+    MaskablePPO("MlpPolicy", env, n_steps=16, batch_size=32, n_epochs=1, seed=0).learn(128)
+
+
+def test_rendering_of_a_copy_matches_the_single_env():
+    batch = LiquidationBatch("TwoStore-v0", 2, render_mode="ansi")
+    batch.reset_copies([0, 1], [4, 5])
+    single = liqenv.LiquidationEnv("TwoStore-v0", render_mode="ansi")
+    single.reset(seed=5)
+    assert batch.render_copy(1) == single.render()
