@@ -289,3 +289,34 @@ def test_cli_with_a_real_policy_if_available():
                 wrapper=False)
     assert p.returncode == 0, p.stderr
     assert f"| {name} |" in p.stdout
+
+
+# ------------------------------------------------------------ reproduce_yang
+def _yang_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("reproduce_yang", ROOT / "benchmarks" / "reproduce_yang.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_reproduce_yang_rows_come_from_evaluate(monkeypatch, tmp_path):
+    yang = _yang_module()
+    monkeypatch.setattr(yang, "PAPER_TABLE5", {"test_random": {"uniform": 1.0}, "zz_missing": {"uniform": 2.0}})
+    monkeypatch.setattr(yang, "TABLE5_SCENARIOS", {"uniform": "liqenv/SingleStore-v0"})
+    monkeypatch.setattr(yang, "PAPER_TABLE3", {"test_fixed": ("FIX", 3.0)})
+    monkeypatch.setattr(yang, "TABLE3_SCENARIO", "liqenv/SingleStore-v0")
+    out = tmp_path / "yang.md"
+    assert yang.main(["--episodes", "3", "--episodes-large", "2", "--seed", "7", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert text.splitlines()[0] == f"`python benchmarks/reproduce_yang.py --episodes 3 --episodes-large 2 --seed 7 --out {out}`"
+    ref = evaluate("liqenv/SingleStore-v0", ["test_random"], 3, seed=7, overrides={"pricing": "continuous"})
+    r = ref["results"]["test_random"]
+    assert f"| uniform | TEST_RANDOM | 1.00 | {r['mean']:,.2f} ± {r['ci95']:,.2f} |" in text
+    assert "| ZZ_MISSING | 2.00 | unavailable" in text
+    fix = evaluate("liqenv/SingleStore-v0", ["test_fixed"], 2, seed=7, overrides={"pricing": "continuous"})
+    assert f"| FIX | test_fixed | 3.00 | {fix['results']['test_fixed']['mean']:,.2f} ±" in text
+    with pytest.raises(SystemExit) as e:
+        yang.main(["--episodes", "0"])
+    assert e.value.code == 2
