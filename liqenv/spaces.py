@@ -273,47 +273,53 @@ class ObservationLayout:
         return names + ["t", "remaining"]
 
     def encode(self, p: Params, s: State, copies=None) -> np.ndarray:
-        """(B, size) float32 observations."""
+        """(B, size) float32 observations, written block by block into one array."""
         B, S, T = s.batch_size, self.S, self.T
         u = self.unit_scale
         t = s.t[:, None]
-        cols = []
+        out = np.empty((B, self.size), dtype=np.float32)
+        per = out[:, : S * self.per_store].reshape(B, S, self.per_store)
+        k = 0
         for b in self.blocks:
             n = b.name
+            dst = per[:, :, k] if b.width == 1 and n != "in_transit" else per[:, :, k: k + b.width]
+            k += b.width
             if n == "on_hand":
-                cols.append(s.on_hand[..., None] / u)
+                np.multiply(s.on_hand, 1.0 / u, out=dst, casting="unsafe")
             elif n == "in_transit":
-                cols.append(s.pipeline[:, :, : self.L] / u)
+                np.multiply(s.pipeline[:, :, : self.L], 1.0 / u, out=dst, casting="unsafe")
             elif n == "markdown":
-                cols.append(s.markdown[..., None])
+                dst[...] = s.markdown
             elif n == "last_sold":
-                cols.append(s.last_sold[..., None] / u)
+                np.multiply(s.last_sold, 1.0 / u, out=dst, casting="unsafe")
             elif n == "status":
                 closed = s.close_at <= t
                 ann = (s.close_at != NO_CLOSE) & ~closed
-                cols.append(np.stack([~closed & ~ann, ann, closed], axis=-1))
+                dst[..., 0] = ~closed & ~ann
+                dst[..., 1] = ann
+                dst[..., 2] = closed
             elif n == "until_close":
                 ann = (s.close_at != NO_CLOSE) & (s.close_at > t)
-                cols.append((np.where(ann, s.close_at - t, 0) / T)[..., None])
+                dst[...] = np.where(ann, s.close_at - t, 0) / T
             elif n == "until_may_close":
                 ec = p.rows(p.earliest_close, copies) - p.rows(p.notice, copies)
-                cols.append((np.clip(ec - t, 0, T) / T)[..., None])
+                dst[...] = np.clip(ec - t, 0, T) / T
             elif n == "lock_pending":
                 lp = p.rows(p.lock_period, copies)
                 pend = (lp < NO_CLOSE) & (lp >= t) & (s.close_at > t)
-                cols.append((np.where(pend, np.minimum(lp - t, T), 0) / T)[..., None])
+                dst[...] = np.where(pend, np.minimum(lp - t, T), 0) / T
             elif n == "locked":
-                cols.append(s.locked[..., None])
+                dst[...] = s.locked
             elif n == "held":
-                cols.append((np.minimum(s.hold, T) / T)[..., None])
+                dst[...] = np.minimum(s.hold, T) / T
             elif n == "changes_left":
                 mc = self.scenario.markdowns.max_changes
-                cols.append((np.maximum(mc - s.changes, 0) / max(mc, 1))[..., None])
-        per = np.concatenate([np.broadcast_to(c, (B, S, c.shape[-1])).astype(np.float64) for c in cols],
-                             axis=-1)
-        g = np.stack([s.t / T, (T - s.t) / T], axis=-1)
-        obs = np.concatenate([per.reshape(B, -1), g], axis=1).astype(np.float32)
-        return np.clip(obs, self.low, self.high)
+                dst[...] = np.maximum(mc - s.changes, 0) / max(mc, 1)
+        out[:, -2] = s.t / T
+        out[:, -1] = (T - s.t) / T
+        # transfers can gather more than unit_scale * S units nowhere, but a
+        # continuous markdown can sit below 0; keep inside the declared box
+        return np.clip(out, self.low, self.high, out=out)
 
     def decode(self, obs: np.ndarray) -> dict[str, np.ndarray]:
         """Named per-store quantities from an observation (or a batch).
