@@ -16,7 +16,8 @@ from scipy import stats
 import baselines
 from baselines.base import Policy, UnsupportedScenario, register
 from baselines.evaluation import (RESULT_KEYS, ci_halfwidth, evaluate, format_table,
-                                  parse_overrides, to_json_dict, write_json)
+                                  parse_overrides, register_model_loader, to_json_dict,
+                                  write_json)
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -55,6 +56,14 @@ class LadderOnly(FixedMarkdown):
     def check_supported(cls, scenario):
         if scenario.pricing == "continuous":
             raise UnsupportedScenario("test_ladder_only needs ladder prices")
+
+
+def load_test_model(path, env):
+    """A 'learned model' for the loader hook: the file holds a markdown."""
+    return FixedMarkdown(baselines.scenario_of(env), markdown=float(Path(path).read_text()))
+
+
+register_model_loader("test_model", load_test_model)
 
 
 def fixed(markdown):
@@ -178,6 +187,19 @@ def test_bad_arguments_raise_value_error(kw, match):
         evaluate("liqenv/SingleStore-v0", ["test_fixed"], **kw)
 
 
+# ------------------------------------------------------------ model loaders
+def test_model_spec_resolves_through_the_loader(tmp_path):
+    model = tmp_path / "m.txt"
+    model.write_text("0.25")
+    res = evaluate("liqenv/SingleStore-v0", [f"test_model={model}", "test_fixed"], episodes=3)
+    ref = evaluate("liqenv/SingleStore-v0", {"test_model": fixed(0.25)}, episodes=3)
+    assert res["results"]["test_model"]["profits"] == ref["results"]["test_model"]["profits"]
+    with pytest.raises(ValueError, match="not found"):
+        evaluate("liqenv/SingleStore-v0", [f"test_model={tmp_path / 'nope.txt'}"], episodes=1)
+    with pytest.raises(ValueError, match="no model loader"):
+        evaluate("liqenv/SingleStore-v0", [f"zz_unknown={model}"], episodes=1)
+
+
 # ------------------------------------------------------------ JSON and table
 def test_json_schema(tmp_path):
     res = evaluate("liqenv/SingleStore-v0", ["test_random", "test_ladder_only"], episodes=3, seed=4,
@@ -249,6 +271,15 @@ def test_cli_small_run(tmp_path):
     assert data["results"]["test_random"]["mean"] == direct["results"]["test_random"]["mean"]
 
 
+def test_cli_model_spec(tmp_path):
+    model = tmp_path / "m.txt"
+    model.write_text("0.2")
+    p = run_cli(["--scenario", "liqenv/SingleStore-v0", "--policies", f"test_model={model}",
+                 "--episodes", "3", "--workers", "2"])
+    assert p.returncode == 0, p.stderr
+    assert "| test_model |" in p.stdout
+
+
 BASE = ["--scenario", "liqenv/SingleStore-v0", "--policies", "test_fixed", "--episodes", "2"]
 
 
@@ -264,6 +295,7 @@ BASE = ["--scenario", "liqenv/SingleStore-v0", "--policies", "test_fixed", "--ep
     (BASE + ["--workers", "0"], "workers"),
     (["--scenario", "liqenv/SingleStore-v0", "--policies", "zzloader=missing.zip"], "zzloader"),
     (["--policies", "test_fixed"], "scenario"),
+    (["--scenario", "liqenv/SingleStore-v0", "--policies", "test_model=/no/such/model.zip"], "not found"),
 ])
 def test_cli_bad_input_exits_2_with_one_line(args, needle):
     p = run_cli(args)
