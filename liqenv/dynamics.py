@@ -30,6 +30,7 @@ from typing import Sequence
 
 import numpy as np
 
+from . import _kernels as _k
 from . import random as lr
 from .demand import DemandModel, make_demand
 from .scenario import NO_CLOSE, Scenario
@@ -38,7 +39,6 @@ __all__ = ["Params", "State", "Decision", "StepResult", "reset_state", "step",
            "markdown_allowed", "markdown_ladder_mask", "close_allowed", "ship_allowed",
            "RuleViolation"]
 
-_TOL = 1e-9
 
 
 class RuleViolation(ValueError):
@@ -62,6 +62,15 @@ class Params:
         self.T = sc.horizon
         self.C = len(scenarios)
         self.rules = sc.markdowns
+        r = sc.markdowns
+        #: (monotone, initial_lo, initial_hi, step_min, step_max, min_hold, max_changes or -1)
+        self.rule_vector = np.array([
+            float(r.monotone), r.initial_min_or_floor,
+            np.inf if r.initial_max is None else r.initial_max,
+            # a continuous price may move by any amount above the tolerance
+            max(r.step_min, _k.TOL if sc.pricing == "continuous" else 1e-6),
+            np.inf if r.step_max is None else r.step_max, r.min_hold,
+            -1 if r.max_changes is None else r.max_changes], dtype=np.float64)
         self.ladder = sc.ladder
         self.continuous = sc.pricing == "continuous"
         self.is_dc = sc.is_dc
@@ -231,129 +240,58 @@ def reset_state(p: Params, keys: np.ndarray, copies: np.ndarray | None = None) -
 
 
 # ------------------------------------------------------------------ rules
-def _markdown_window(p: Params, s: State) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Allowed markdowns per (B,S): (lo, hi) of a change, can_change, first.
-
-    In period 0 the allowed set is ``[initial_min, initial_max]``.  Later it
-    is the current markdown plus, when a change is allowed (held for
-    ``min_hold`` periods, fewer than ``max_changes`` changes so far), the
-    markdowns ``cur + d`` with ``step_min <= d <= step_max`` (and also
-    ``-d`` when markdowns may decrease).
-    """
-    r = p.rules
-    first = (s.t == 0)[:, None] | (s.hold == 0)
-    can = s.hold >= r.min_hold
-    if r.max_changes is not None:
-        can &= s.changes < r.max_changes
-    step_min = max(r.step_min, 1e-6)
-    step_max = np.inf if r.step_max is None else r.step_max
-    return first, can, np.float64(step_min), np.float64(step_max)
-
-
+# The rules themselves are the compiled functions of liqenv._kernels
+# (markdown_ok, close_ok, ship_ok), shared with the step kernel; these
+# wrappers evaluate them over a batch for masks and for analytic policies.
 def markdown_allowed(p: Params, s: State, m: np.ndarray) -> np.ndarray:
-    """Whether markdown(s) ``m`` ((B,S) or (B,S,K)) are allowed now."""
-    r = p.rules
-    first, can, dmin, dmax = _markdown_window(p, s)
-    cur = s.markdown
-    if m.ndim == 3:
-        first, can, cur = first[..., None], can[..., None], cur[..., None]
-    lo_i = r.initial_min_or_floor - _TOL
-    hi_i = (np.inf if r.initial_max is None else r.initial_max) + _TOL
-    ok_first = (m >= lo_i) & (m <= hi_i)
-    d = m - cur
-    if not r.monotone:
-        d = np.abs(d)
-    stay = np.abs(m - cur) <= _TOL
-    ok_later = stay | (can & (d >= dmin - _TOL) & (d <= dmax + _TOL))
-    return np.where(first, ok_first, ok_later)
+    """Whether markdown(s) ``m`` ((B,S) or (B,S,K)) may be posted now by open stores.
+
+    Period 0: within ``[initial_min, initial_max]``; later the current
+    markdown, or, once held ``min_hold`` periods and with fewer than
+    ``max_changes`` changes so far, a change of size in ``[step_min,
+    step_max]`` (upward only when ``monotone``).
+    """
+    m = np.asarray(m, dtype=np.float64)
+    m3 = np.ascontiguousarray(m if m.ndim == 3 else m[..., None])
+    out = np.empty(m3.shape, dtype=np.bool_)
+    _k.markdown_ok_batch(m3, s.t, s.markdown, s.hold, s.changes, p.rule_vector, out)
+    return out if m.ndim == 3 else out[..., 0]
 
 
 def markdown_ladder_mask(p: Params, s: State) -> np.ndarray:
-    """(B,S,L) which ladder levels each store may post now.
-
-    The same rule as :func:`markdown_allowed`, evaluated as index intervals
-    on the ladder (the allowed changes are a contiguous run of levels), which
-    is much cheaper than testing every level.
-    """
-    r = p.rules
-    lad = p.ladder
-    first, can, dmin, dmax = _markdown_window(p, s)
-    ar = np.arange(len(lad))
-    cur = s.markdown[..., None]
-    lo = np.searchsorted(lad, s.markdown + dmin - _TOL, "left")[..., None]
-    hi = np.searchsorted(lad, s.markdown + dmax + _TOL, "right")[..., None] - 1
-    mask = can[..., None] & (ar >= lo) & (ar <= hi)
-    if not r.monotone:
-        lo2 = np.searchsorted(lad, s.markdown - dmax - _TOL, "left")[..., None]
-        hi2 = np.searchsorted(lad, s.markdown - dmin + _TOL, "right")[..., None] - 1
-        mask |= can[..., None] & (ar >= lo2) & (ar <= hi2)
-    mask |= np.abs(lad - cur) <= _TOL
-    lo_i = r.initial_min_or_floor - _TOL
-    hi_i = (np.inf if r.initial_max is None else r.initial_max) + _TOL
-    init = (lad >= lo_i) & (lad <= hi_i)
-    return np.where(first[..., None], init, mask)
-
-
-def on_ladder(p: Params, m: np.ndarray) -> np.ndarray:
-    """Whether markdowns ``m`` are ladder levels."""
-    i = np.minimum(np.searchsorted(p.ladder, m - _TOL), len(p.ladder) - 1)
-    return np.abs(p.ladder[i] - m) <= _TOL
-
-
-def _nearest_allowed(p: Params, s: State, m: np.ndarray) -> np.ndarray:
-    """The allowed markdown nearest to ``m`` (ties: the smaller markdown)."""
-    if not p.continuous:
-        mask = markdown_ladder_mask(p, s)
-        dist = np.where(mask, np.abs(p.ladder - m[..., None]), np.inf)
-        return p.ladder[np.argmin(dist, axis=-1)]
-    r = p.rules
-    first, can, dmin, dmax = _markdown_window(p, s)
-    floor = 1.0 - p.cap / p.list_price  # price at most the cap
-    lo_i = np.maximum(r.initial_min_or_floor, floor)
-    hi_i = np.minimum(1.0 if r.initial_max is None else r.initial_max, 1.0)
-    cand_first = np.clip(m, lo_i, hi_i)
-    cur = s.markdown
-    up = np.clip(m, cur + dmin, np.minimum(cur + dmax, 1.0))
-    cands = [cur, np.where(can & (cur + dmin <= 1.0 + _TOL), up, cur)]
-    if not r.monotone:
-        down = np.clip(m, np.maximum(cur - dmax, floor), cur - dmin)
-        cands.append(np.where(can & (cur - dmin >= floor - _TOL), down, cur))
-    cands = np.stack(cands)
-    best = cands[np.argmin(np.abs(cands - m), axis=0), np.arange(m.shape[0])[:, None], np.arange(m.shape[1])]
-    return np.where(first, cand_first, best)
+    """(B,S,L) ladder levels each store may post now (closed stores and DCs:
+    only their current markdown, a no-op)."""
+    out = np.empty((s.batch_size, p.S, len(p.ladder)), dtype=np.bool_)
+    _k.ladder_mask(s.t, s.markdown, s.hold, s.changes, s.close_at, p.selling, p.rule_vector,
+                   p.ladder, out)
+    return out
 
 
 def close_allowed(p: Params, s: State, copies=None) -> np.ndarray:
-    """(B,S) whether a closing may be announced now.
-
-    A store may announce if it is closable, not closed, not already
-    announced (announcements are irrevocable), and the closing would take
-    effect (``t + notice``) no earlier than ``earliest_close`` and within the
-    horizon.
-    """
-    eff = s.t[:, None] + p.rows(p.notice, copies)
-    return (p.closable & (s.close_at == NO_CLOSE) & (eff >= p.rows(p.earliest_close, copies))
-            & (eff <= p.T - 1))
+    """(B,S) whether a closing may be announced now: closable, not closed or
+    already announced (announcements are irrevocable), taking effect
+    (``t + notice``) no earlier than ``earliest_close`` and within the horizon."""
+    notice, earliest = p.rows(p.notice, copies), p.rows(p.earliest_close, copies)
+    out = np.empty((s.batch_size, p.S), dtype=np.bool_)
+    _k.close_mask(s.t, s.close_at, p.closable, np.ascontiguousarray(notice),
+                  np.ascontiguousarray(earliest), p.T, out)
+    return out
 
 
 def ship_allowed(p: Params, s: State) -> np.ndarray:
-    """(B,P) whether each allowed pair may ship now.
-
-    The source must not be closed before this period (a store closing now
-    may still ship out); the destination must not be closed or scheduled to
-    close by the arrival date ``t + lead``.  Shipments arriving after the
-    last period are allowed; they are salvaged at the destination's rate.
-    """
-    if not p.P:
-        return np.zeros((s.batch_size, 0), dtype=bool)
-    t = s.t[:, None]
-    src_ok = s.close_at[:, p.src] >= t
-    src_ok &= s.on_hand[:, p.src] > 0
-    dst_ok = s.close_at[:, p.dst] > t + p.lead
-    return src_ok & dst_ok
+    """(B,P) whether each allowed pair may ship now: the source is not closed
+    before this period (a store closing now may still ship out) and holds
+    units; the destination is not closed or scheduled to close by the arrival
+    date ``t + lead``.  Shipments arriving after the last period are allowed;
+    they are salvaged at the destination's rate."""
+    out = np.empty((s.batch_size, p.P), dtype=np.bool_)
+    if p.P:
+        _k.ship_mask(s.t, s.close_at, s.on_hand, p.src, p.dst, p.lead, out)
+    return out
 
 
 # ------------------------------------------------------------------- step
+
 def step(p: Params, s: State, d: Decision, copies: np.ndarray | None = None,
          strict: bool = False) -> StepResult:
     """Play one period for every copy; mutates ``s`` in place.
@@ -361,144 +299,40 @@ def step(p: Params, s: State, d: Decision, copies: np.ndarray | None = None,
     Decisions that break a business rule are repaired to the nearest allowed
     choice and counted in ``violations``; with ``strict=True`` they raise
     :class:`RuleViolation` instead (the state is then left untouched).
+    The period itself is :func:`liqenv._kernels.step_kernel`.
     """
-    B, S = s.batch_size, p.S
-    t = s.t
-    tcol = t[:, None]
-    viol = np.zeros(B, dtype=np.int64)
-    complaints: list[str] = []
-    closed_before = s.close_at <= tcol
-    rows = lambda x: p.rows(x, copies)  # noqa: E731
-
-    # 1. closings ---------------------------------------------------------
-    close_req = np.asarray(d.close, dtype=bool)
-    close_ok = close_allowed(p, s, copies) if p.has_closing else np.zeros((B, S), dtype=bool)
-    bad = close_req & ~close_ok & ~closed_before & (s.close_at == NO_CLOSE)
-    if bad.any():
-        viol += bad.sum(1)
-        complaints.append(f"closing not allowed for stores {np.argwhere(bad)[:, 1].tolist()}")
-    announce = close_req & close_ok
-
-    # 3. markdowns (checked before anything moves, so strict mode can raise)
-    live = p.selling & ~closed_before
-    want = np.asarray(d.markdown, dtype=float)
-    if p.rules.uniform_pricing:
-        want = np.broadcast_to(want, (B, S))
-    ok = markdown_allowed(p, s, want)
-    if p.continuous:
-        ok &= (want >= 1.0 - rows(p.cap) / rows(p.list_price) - _TOL) & (want <= 1.0 + _TOL)
-    else:
-        ok &= on_ladder(p, want)
-    bad = live & ~ok
-    if p.rules.uniform_pricing:
-        bad = bad & (np.cumsum(live, axis=1) == 1)  # one chain decision, one count
-    new_md = np.where(live & ~ok, _nearest_allowed(p, s, want), want) if bad.any() else want
-    if bad.any():
-        viol += bad.sum(1)
-        complaints.append(f"markdown not allowed for stores {np.argwhere(bad)[:, 1].tolist()}")
-
-    # 2. transfers (decided on what is on hand now) ----------------------
-    if p.P:
-        q = np.asarray(d.ship, dtype=np.int64)
-        ok = ship_allowed(p, s)
-        bad = (q > 0) & ~ok
-        if bad.any():
-            viol += bad.sum(1)
-            complaints.append(f"transfer not allowed on pairs {np.argwhere(bad)[:, 1].tolist()}")
-            q = np.where(bad, 0, q)
-        # The two cases below depend on several components of one action, which
-        # per-component masks cannot express: a masked action may produce them,
-        # so they are resolved as documented semantics, not counted as
-        # violations. A shipment to a store whose closing is announced in this
-        # same decision (effective by the arrival date) is cancelled; fractions
-        # from one source summing above 1 are scaled down pro rata.
-        eff_new = np.where(announce, tcol + rows(p.notice), s.close_at)
-        q = np.where(eff_new[:, p.dst] > tcol + p.lead, q, 0)
-        units = np.floor(p.quantities[q] * s.on_hand[:, p.src] + 1e-9).astype(np.int64)
-        out = np.zeros((B, S), dtype=np.int64)
-        np.add.at(out, (slice(None), p.src), units)
-        over = out > s.on_hand
-        if over.any():
-            scale = np.where(over, s.on_hand / np.maximum(out, 1), 1.0)
-            units = np.floor(units * scale[:, p.src] + 1e-9).astype(np.int64)
-            out = np.zeros((B, S), dtype=np.int64)
-            np.add.at(out, (slice(None), p.src), units)
-    if strict and complaints:
-        raise RuleViolation("; ".join(complaints))
-
-    s.close_at = np.where(announce, tcol + rows(p.notice), s.close_at)
-    closed = s.close_at <= tcol  # closed in this period (includes closings taking effect now)
-
-    transfer_cost = np.zeros(B)
-    shipped = np.zeros((B, p.P), dtype=np.int64)
-    if p.P:
-        shipped = units
-        s.on_hand -= out
-        now = p.lead == 0
-        if now.any():
-            np.add.at(s.on_hand, (slice(None), p.dst[now]), units[:, now])
-        later = ~now
-        if later.any():
-            np.add.at(s.pipeline, (slice(None), p.dst[later], p.lead[later] - 1), units[:, later])
-        transfer_cost = (units * rows(p.ship_cost)).sum(1) + ((units > 0) * rows(p.ship_fixed)).sum(1)
-
-    # 3'. post markdowns (a change resets the hold counter) --------------
-    changed = live & (s.hold > 0) & (np.abs(new_md - s.markdown) > _TOL)
-    s.markdown = np.where(live, new_md, s.markdown)
-    price = (1.0 - s.markdown) * rows(p.list_price)
-
-    # 4. demand and sales -------------------------------------------------
-    selling_now = p.selling & ~closed
-    draws = lr.Draws(s.key, t, S)
-    wanted = p.demand.sample(draws, t, price, s.on_hand, s.effect)
-    sold = np.where(selling_now, np.minimum(wanted, s.on_hand), 0)
-    s.on_hand -= sold
-    revenue = (sold * price).sum(1)
-
-    # costs ---------------------------------------------------------------
-    op = p.at(p.operating, t)
-    if p.has_lock:
-        s.locked |= (tcol == rows(p.lock_period)) & ~closed
-        rent = p.at(p.locked_rent, t)
-        operating = np.where(~closed, op, np.where(s.locked, rent, 0.0)).sum(1)
-    else:
-        operating = np.where(~closed, op, 0.0).sum(1)
-
-    # closings that take effect now, and the end of the event: the jobber
-    # takes what is left (in-transit units at their destination's rate) ----
-    last = t == p.T - 1
-    leave = (s.close_at == tcol) | last[:, None]
-    salv_units = np.where(leave, s.on_hand, 0)
-    s.on_hand = s.on_hand - salv_units
-    if last.any():
-        salv_units = salv_units + np.where(last[:, None], s.pipeline.sum(2), 0)
-        s.pipeline[last] = 0
-    if np.any(p.holding):
-        holding = np.where(last, 0.0, rows(p.holding)[:, 0] * s.on_hand.sum(1))
-    else:
-        holding = np.zeros(B)
-
-    # deliveries for next period ------------------------------------------
-    if p.P and p.L:
-        arriving = s.pipeline[:, :, 0].copy()
-        s.pipeline[:, :, :-1] = s.pipeline[:, :, 1:]
-        s.pipeline[:, :, -1] = 0
-        to_closed = s.close_at <= tcol + 1
-        salv_units = salv_units + np.where(to_closed, arriving, 0)
-        s.on_hand += np.where(to_closed, 0, arriving)
-    salvage = (salv_units * rows(p.salvage_price)).sum(1)
-
-    # markdown bookkeeping ------------------------------------------------
-    s.changes += changed
-    s.hold = np.where(live, np.where(changed, 1, s.hold + 1), s.hold)
-
-    reward = revenue - operating - holding - transfer_cost + salvage
-    s.last_sold = sold
-    s.sold_total += sold.sum(1)
-    s.salvaged_total += salv_units.sum(1)
-    s.profit_total += reward
-    s.t = t + 1
-    return StepResult(revenue=revenue, operating_cost=operating, holding_cost=holding,
-                      transfer_cost=transfer_cost, salvage_value=salvage, reward=reward,
-                      sold=sold, salvaged=salv_units, price=price, shipped=shipped,
-                      violations=viol, done=last)
+    if copies is not None and p.C > 1:
+        raise ValueError("copies: step() runs the whole batch, aligned with the parameter rows")
+    B, S, P = s.batch_size, p.S, p.P
+    md = np.ascontiguousarray(np.broadcast_to(np.asarray(d.markdown, dtype=np.float64), (B, S)))
+    cl = np.ascontiguousarray(np.broadcast_to(np.asarray(d.close, dtype=np.bool_), (B, S)))
+    sh = np.ascontiguousarray(np.asarray(d.ship, dtype=np.int64).reshape(B, P))
+    f = np.zeros
+    r = StepResult(revenue=f(B), operating_cost=f(B), holding_cost=f(B), transfer_cost=f(B),
+                   salvage_value=f(B), reward=f(B), sold=f((B, S), np.int64),
+                   salvaged=f((B, S), np.int64), price=f((B, S)), shipped=f((B, P), np.int64),
+                   violations=f(B, np.int64), done=f(B, np.bool_))
+    md_bad, close_bad, over = f((B, S), np.bool_), f((B, S), np.bool_), f((B, S), np.bool_)
+    ship_bad = f((B, P), np.bool_)
+    n_bad = _k.step_kernel(
+        p.T, p.selling, p.closable, p.src, p.dst, p.lead, p.quantities, p.ladder, p.rule_vector,
+        p.rules.uniform_pricing, p.continuous, p.has_lock,
+        p.list_price, p.salvage_price, p.operating, p.locked_rent, p.notice, p.earliest_close,
+        p.lock_period, p.holding, p.cap, p.ship_cost, p.ship_fixed,
+        *p.demand.kernel_args(),
+        s.t, s.key, s.on_hand, s.pipeline, s.markdown, s.hold, s.changes, s.close_at, s.locked,
+        s.last_sold, s.effect, s.sold_total, s.salvaged_total, s.profit_total,
+        md, cl, sh,
+        r.revenue, r.operating_cost, r.holding_cost, r.transfer_cost, r.salvage_value, r.reward,
+        r.sold, r.salvaged, r.price, r.shipped, r.violations, r.done, md_bad, close_bad, ship_bad,
+        over, strict)
+    if n_bad and strict:
+        parts = []
+        for what, m in (("closing not allowed for stores", close_bad),
+                        ("markdown not allowed for stores", md_bad),
+                        ("transfer not allowed on pairs", ship_bad),
+                        ("transfers exceed on-hand units at stores", over)):
+            if m.any():
+                parts.append(f"{what} {np.argwhere(m)[:, 1].tolist()}")
+        raise RuleViolation("; ".join(parts))
+    return r

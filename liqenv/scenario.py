@@ -779,6 +779,11 @@ def _transfer_override(sc: Scenario, name: str, value: Any) -> TransferNetwork:
         else:
             _check_real(name, value, lo=0.0)
         value = tuple(tuple(value for _ in range(tn.n_stores)) for _ in range(tn.n_stores))
+    n = tn.n_stores
+    if name in ("lead_time", "unit_cost", "fixed_cost", "allowed") and value is not None and (
+            not isinstance(value, tuple) or len(value) != n
+            or any(not isinstance(r, tuple) or len(r) != n for r in value)):
+        _fail(name, value, f"must be a square {n}x{n} matrix (one row per store)")
     return dataclasses.replace(tn, **{name: value})
 
 

@@ -149,7 +149,8 @@ class ActionLayout:
         md = np.zeros((B, S))
         if self.kind == "box":
             lp = p.rows(p.list_price, copies)
-            md[:] = 1.0 - a[:, :1] / lp
+            # the float32 Box high may round above the float64 cap: clip to it
+            md[:] = 1.0 - np.minimum(a[:, :1], p.rows(p.cap, copies)) / lp
         else:
             lv = self.ladder[a[:, self.price_slice]]
             if self.uniform:
@@ -317,9 +318,9 @@ class ObservationLayout:
                 dst[...] = np.maximum(mc - s.changes, 0) / max(mc, 1)
         out[:, -2] = s.t / T
         out[:, -1] = (T - s.t) / T
-        # transfers can gather more than unit_scale * S units nowhere, but a
-        # continuous markdown can sit below 0; keep inside the declared box
-        return np.clip(out, self.low, self.high, out=out)
+        # every feature lies inside [low, high] by construction (the bounds
+        # are derived from the same quantities); the invariant tests check it
+        return out
 
     def decode(self, obs: np.ndarray) -> dict[str, np.ndarray]:
         """Named per-store quantities from an observation (or a batch).

@@ -128,13 +128,22 @@ class LiquidationBatch:
         out: list[dict[str, Any]] = [{} for _ in range(self.n)]
         for i in np.flatnonzero(r.violations):
             out[i]["rule_violations"] = int(r.violations[i])
-        for i in np.flatnonzero(r.done):
-            sc = self.scenarios[i]
-            full = self.info(i)
-            out[i].update({k: full[k] for k in ("profit", "sell_through", "net_recovery_on_cost",
-                                                "units_salvaged", "rule_violations")})
-            out[i]["episode"] = {"r": full["profit"], "l": sc.horizon,
-                                 "t": round(time.perf_counter() - self._ep_start[i], 6)}
+        done = np.flatnonzero(r.done)
+        if done.size:
+            st = self.state
+            units = np.array([self.scenarios[i].total_inventory for i in done], dtype=float)
+            cost = np.array([self.scenarios[i].unit_cost for i in done])
+            profit = st.profit_total[done]
+            sell = st.sold_total[done] / units
+            nrc = profit / (units * cost)
+            now = time.perf_counter()
+            for k, i in enumerate(done):
+                out[i].update(profit=float(profit[k]), sell_through=float(sell[k]),
+                              net_recovery_on_cost=float(nrc[k]),
+                              units_salvaged=int(st.salvaged_total[i]),
+                              rule_violations=int(r.violations[i]),
+                              episode={"r": float(profit[k]), "l": self.scenarios[i].horizon,
+                                       "t": now - self._ep_start[i]})
         return out
 
     def action_masks(self) -> np.ndarray:
