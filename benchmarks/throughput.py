@@ -1,0 +1,118 @@
+"""Environment throughput: single env, SB3 DummyVecEnv/SubprocVecEnv, native batch, PPO fps.
+
+Usage::
+
+    python benchmarks/throughput.py [--seconds 2] [--ppo-steps 16384] [--out benchmarks/results/throughput.md]
+
+Every figure is env-steps per second (one env-step = one period of one copy)
+measured in this one run, with random valid actions drawn up front so that
+action sampling is not timed.  PPO frames per second compare SB3's PPO on
+``DummyVecEnv`` and on the native ``LiquidationVecEnv`` with the same number
+of envs and hyperparameters, in the same run, as a ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+import liqenv
+from liqenv.vector import LiquidationVecEnv
+
+
+def _actions(space, n, rng):
+    space.seed(int(rng.integers(1 << 31)))
+    return [space.sample() for _ in range(n)]
+
+
+def time_single(make, seconds: float) -> float:
+    env = make()
+    env.reset(seed=0)
+    acts = _actions(env.action_space, 512, np.random.default_rng(0))
+    n, i, t0 = 0, 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        _, _, term, trunc, _ = env.step(acts[i % 512])
+        i += 1
+        n += 1
+        if term or trunc:
+            env.reset()
+    return n / (time.perf_counter() - t0)
+
+
+def time_vec(venv, seconds: float) -> float:
+    venv.reset()
+    rng = np.random.default_rng(0)
+    acts = [np.stack(_actions(venv.action_space, venv.num_envs, rng)) for _ in range(8)]
+    n, i, t0 = 0, 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        venv.step(acts[i % 8])
+        i += 1
+        n += venv.num_envs
+    rate = n / (time.perf_counter() - t0)
+    venv.close()
+    return rate
+
+
+def ppo_fps(venv, steps: int) -> float:
+    import torch
+    from stable_baselines3 import PPO
+
+    torch.set_num_threads(1)
+    model = PPO("MlpPolicy", venv, n_steps=256, batch_size=512, n_epochs=4, seed=0, verbose=0)
+    model.learn(512)  # warm-up
+    t0 = time.perf_counter()
+    model.learn(steps, reset_num_timesteps=False)
+    return steps / (time.perf_counter() - t0)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
+    ap.add_argument("--ppo-steps", type=int, default=16384, help="PPO timesteps per fps measurement")
+    ap.add_argument("--out", default="benchmarks/results/throughput.md")
+    args = ap.parse_args(argv)
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+    rows = []
+    for name, sizes in (("SingleStore-v0", (16, 256, 1024, 4096)), ("Chain-v0", (16, 64, 256))):
+        eid = f"liqenv/{name}"
+        rows.append((name, "gymnasium.make (checker + order wrappers)", 1,
+                     time_single(lambda: gym.make(eid), args.seconds)))
+        rows.append((name, "env.unwrapped", 1,
+                     time_single(lambda: gym.make(eid).unwrapped, args.seconds)))
+        rows.append((name, "SB3 DummyVecEnv", 16,
+                     time_vec(DummyVecEnv([lambda: liqenv.LiquidationEnv(name)] * 16), args.seconds)))
+        rows.append((name, "SB3 SubprocVecEnv", 16,
+                     time_vec(SubprocVecEnv([lambda: liqenv.LiquidationEnv(name)] * 16), args.seconds)))
+        for n in sizes:
+            rows.append((name, "native LiquidationVecEnv", n,
+                         time_vec(LiquidationVecEnv(name, n_envs=n, seed=0), args.seconds)))
+    n_ppo = 16
+    dummy = ppo_fps(DummyVecEnv([lambda: liqenv.LiquidationEnv("SingleStore-v0")] * n_ppo), args.ppo_steps)
+    native = ppo_fps(LiquidationVecEnv("SingleStore-v0", n_envs=n_ppo, seed=0), args.ppo_steps)
+
+    cmd = "python benchmarks/throughput.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    lines = [f"Command: `{cmd.strip()}` (seed 0); machine: {platform.machine()} {platform.processor() or ''}, "
+             f"{os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}.", "",
+             "| scenario | front-end | envs | env-steps/s |", "|---|---|---:|---:|"]
+    for name, fe, n, rate in rows:
+        lines.append(f"| {name} | {fe} | {n} | {rate:,.0f} |")
+    lines += ["", f"PPO on SingleStore-v0, {n_ppo} envs, n_steps 256, batch 512, 4 epochs: "
+              f"DummyVecEnv {dummy:,.0f} frames/s, native {native:,.0f} frames/s "
+              f"(ratio {native / dummy:.2f}x)."]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
