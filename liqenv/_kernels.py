@@ -392,10 +392,12 @@ def step_kernel(
                         v += 1
                         q = 0
                     else:
-                        # Not violations (per-component masks cannot express them; see
-                        # _step_numpy): a shipment to a store whose closing is announced
-                        # in this same decision is cancelled, and fractions from one
-                        # source summing above 1 are scaled down pro rata below.
+                        # Not violations: these depend on several components of one
+                        # action, which per-component action masks cannot express, so a
+                        # masked action may produce them.  A shipment to a store whose
+                        # closing is announced in this same decision (effective by the
+                        # arrival date) is cancelled; fractions from one source summing
+                        # above 1 are scaled down pro rata below.
                         eff_dst = t + notice[row, dst[p]] if announce[b, dst[p]] else close_at[b, dst[p]]
                         if eff_dst <= t + lead[p]:
                             q = 0

@@ -185,8 +185,9 @@ class TransferNetwork:
     Matrices are indexed ``[source][destination]`` with one row per store.
     ``quantities`` is the menu of transfer sizes each allowed pair chooses
     from each period, as fractions of the source's on-hand units at decision
-    time (units shipped = ``floor(fraction * on_hand)``); the first entry
-    must be 0 (ship nothing).
+    time (units shipped = ``floor(fraction * on_hand)``; when one source's
+    fractions sum above 1 its shipments are scaled down pro rata); the first
+    entry must be 0 (ship nothing).
     """
 
     lead_time: tuple[tuple[int, ...], ...]
