@@ -338,6 +338,11 @@ def step_kernel(
     announce = np.zeros((B, S), dtype=np.bool_)
     units = np.zeros((B, P), dtype=np.int64)
     total_viol = 0
+    first_sel = -1
+    for s in range(S):
+        if selling[s]:
+            first_sel = s
+            break
     # ---- validate and repair every decision before anything moves
     for b in range(B):
         row = b if C > 1 else 0
@@ -355,6 +360,12 @@ def step_kernel(
                     close_bad[b, s] = True
                     v += 1
             want = md_req[b, s]
+            if uniform_pricing and first_sel >= 0:
+                # one chain markdown: the first selling store's entry; a
+                # Decision giving stores different markdowns is repaired
+                want = md_req[b, first_sel]
+                if abs(md_req[b, s] - want) > TOL and selling[s] and not closed_before:
+                    md_bad[b, s] = True
             new_md[b, s] = want
             if selling[s] and not closed_before:
                 ok = markdown_ok(want, markdown[b, s], hold[b, s], changes[b, s], t, rules)

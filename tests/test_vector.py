@@ -135,3 +135,19 @@ def test_rendering_of_a_copy_matches_the_single_env():
     single = liqenv.LiquidationEnv("TwoStore-v0", render_mode="ansi")
     single.reset(seed=5)
     assert batch.render_copy(1) == single.render()
+
+
+def test_uniform_pricing_decision_with_different_markdowns_is_repaired():
+    from liqenv import dynamics as dyn
+
+    sc = liqenv.make_scenario("Chain-v0", uniform_pricing=True)
+    p = dyn.Params(sc)
+    s = dyn.reset_state(p, np.array([1], dtype=np.uint64))
+    md = np.full((1, sc.n_stores), 0.3)
+    md[0, 5] = 0.2
+    r = dyn.step(p, s, dyn.Decision(md, np.zeros((1, sc.n_stores), bool), np.zeros((1, 0), np.int64)))
+    assert r.violations[0] == 1
+    assert np.allclose(r.price, 0.7)
+    with pytest.raises(dyn.RuleViolation):
+        dyn.step(p, dyn.reset_state(p, np.array([1], dtype=np.uint64)),
+                 dyn.Decision(md, np.zeros((1, sc.n_stores), bool), np.zeros((1, 0), np.int64)), strict=True)
