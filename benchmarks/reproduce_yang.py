@@ -86,7 +86,7 @@ def table5(episodes: int, seed: int, workers: int, progress: bool) -> str:
             r = res[name]
             ok = "unsupported" not in r
             rows.append(
-                f"| {dist} | {name.upper()} | {paper[dist]:.2f} | {_project(r)} "
+                f"| {dist} | {name.upper()} | {paper[dist]:,.2f} | {_project(r)} "
                 f"| {_num(r['mean'] - paper[dist], '+.2f') if ok else ''} "
                 f"| {_num(r['value_estimate']) if ok else ''} "
                 f"| {_num(r['solve_seconds'], '.3g') if ok else ''} "
@@ -105,7 +105,7 @@ def table3(episodes: int, seed: int, workers: int, progress: bool) -> str:
         ok = "unsupported" not in r
         share = r.get("share_of_best") if ok else None
         rows.append(
-            f"| {label} | {name} | {paper:.2f} | {_project(r)} "
+            f"| {label} | {name} | {paper:,.2f} | {_project(r)} "
             f"| {_num(r['mean'] - paper, '+.2f') if ok else ''} "
             f"| {_num(None if share is None else 100 * share, '.1f') + '%' if ok else ''} "
             f"| {_num(r['solve_seconds'], '.3g') if ok else ''} "

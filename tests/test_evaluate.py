@@ -283,6 +283,17 @@ def test_cli_model_spec(tmp_path):
 BASE = ["--scenario", "liqenv/SingleStore-v0", "--policies", "test_fixed", "--episodes", "2"]
 
 
+def _cli_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("evaluate_cli", ROOT / "evaluate.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+# In-process (a subprocess costs seconds of imports); the subprocess tests
+# below check that a real process prints one line and no traceback.
 @pytest.mark.parametrize("args, needle", [
     (BASE[:-1] + ["0"], "episodes"),
     (BASE[:-1] + ["-3"], "episodes"),
@@ -292,12 +303,31 @@ BASE = ["--scenario", "liqenv/SingleStore-v0", "--policies", "test_fixed", "--ep
     (BASE + ["--set", "no_field=3"], "no_field"),
     (BASE + ["--set", "inventory=lots"], "inventory"),
     (BASE + ["--set", "inventory"], "field=value"),
+    (BASE + ["--set", "x=[1"], "x=[1"),
     (BASE + ["--workers", "0"], "workers"),
     (["--scenario", "liqenv/SingleStore-v0", "--policies", "zzloader=missing.zip"], "zzloader"),
     (["--policies", "test_fixed"], "scenario"),
     (["--scenario", "liqenv/SingleStore-v0", "--policies", "test_model=/no/such/model.zip"], "not found"),
+    (["--scenario", "no/such/file.yaml", "--policies", "test_fixed"], "file.yaml"),
 ])
-def test_cli_bad_input_exits_2_with_one_line(args, needle):
+def test_cli_bad_input_exits_2_with_one_line(args, needle, capsys):
+    cli = _cli_module()
+    try:
+        rc = cli.main(args)
+    except SystemExit as e:  # argparse errors
+        rc = e.code
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert needle in lines[0]
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--scenario", "liqenv/SingleStore-v0", "--policies", "test_fixed", "--episodes", "0"], "episodes"),
+    (["--scenario", "liqenv/SingleStore-v0", "--policies", "test_fixed", "--set", "inventory"], "field=value"),
+])
+def test_cli_subprocess_bad_input_exits_2_with_one_line(args, needle):
     p = run_cli(args)
     assert p.returncode == 2, (p.stdout, p.stderr)
     lines = p.stderr.strip().splitlines()
