@@ -1,0 +1,212 @@
+"""Per-scenario PPO hyperparameters (``agents/hyperparams.yaml``) and model construction.
+
+The YAML file has a ``default`` block and one block per scenario id (RL Zoo
+style); :func:`load_hyperparams` merges default, scenario block and any
+overrides into a validated :class:`Hyperparams`.  :func:`build_model` turns
+it into an SB3 ``PPO`` or sb3-contrib ``MaskablePPO``, configuring the
+networks through ``policy_kwargs`` (``net_arch``, ``activation_fn``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+__all__ = ["Hyperparams", "HYPERPARAMS_PATH", "ALGOS", "load_hyperparams", "canonical_scenario",
+           "registered_scenarios", "reward_scale_for", "build_model", "algo_class", "ppo_kwargs"]
+
+HYPERPARAMS_PATH = Path(__file__).with_name("hyperparams.yaml")
+ALGOS = ("ppo", "maskable-ppo")
+ACTIVATIONS = ("tanh", "relu")
+SCHEDULES = ("constant", "linear")
+
+
+@dataclass(frozen=True)
+class Hyperparams:
+    """One run's hyperparameters (the keys of ``hyperparams.yaml``; see its comments)."""
+
+    algo: str = "ppo"
+    total_timesteps: int = 300_000
+    n_envs: int = 8
+    n_steps: int = 256
+    batch_size: int = 256
+    n_epochs: int = 10
+    gamma: float = 1.0
+    gae_lambda: float = 0.95
+    ent_coef: float = 0.0
+    learning_rate: float = 1e-3
+    lr_schedule: str = "linear"
+    clip_range: float = 0.2
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    net_arch: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    ortho_init: bool = True
+    reward_scale: Any = "auto"
+    eval_freq: int = 25_000
+    eval_episodes: int = 200
+    scenario: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        def bad(name: str, why: str) -> None:
+            raise ValueError(f"hyperparameter {name}={getattr(self, name)!r}: {why}")
+
+        if self.algo not in ALGOS:
+            bad("algo", f"expected one of {', '.join(ALGOS)}")
+        for name in ("total_timesteps", "n_envs", "n_steps", "batch_size", "n_epochs", "eval_freq",
+                     "eval_episodes"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                bad(name, "must be a positive integer")
+        for name, lo, hi in (("gamma", 0.0, 1.0), ("gae_lambda", 0.0, 1.0), ("clip_range", 0.0, None),
+                             ("learning_rate", 0.0, None), ("ent_coef", None, None),
+                             ("vf_coef", None, None), ("max_grad_norm", 0.0, None)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                bad(name, "must be a number")
+            if (lo is not None and v < lo) or (hi is not None and v > hi) or v != v:
+                bad(name, f"must be in [{lo}, {hi if hi is not None else 'inf'}]")
+        if self.ent_coef < 0 or self.vf_coef < 0:
+            bad("ent_coef" if self.ent_coef < 0 else "vf_coef", "must be >= 0")
+        if self.lr_schedule not in SCHEDULES:
+            bad("lr_schedule", f"expected one of {', '.join(SCHEDULES)}")
+        if self.activation not in ACTIVATIONS:
+            bad("activation", f"expected one of {', '.join(ACTIVATIONS)}")
+        if not isinstance(self.ortho_init, bool):
+            bad("ortho_init", "must be true or false")
+        arch = self.net_arch
+        if (not isinstance(arch, (list, tuple)) or not arch
+                or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in arch)):
+            bad("net_arch", "must be a non-empty list of positive layer widths")
+        object.__setattr__(self, "net_arch", tuple(arch))
+        rs = self.reward_scale
+        if not (rs == "auto" or (isinstance(rs, (int, float)) and not isinstance(rs, bool) and rs > 0)):
+            bad("reward_scale", "must be 'auto' or a positive number")
+        if self.batch_size > self.n_envs * self.n_steps:
+            bad("batch_size", f"larger than a rollout (n_envs * n_steps = {self.n_envs * self.n_steps})")
+
+    @classmethod
+    def keys(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls) if f.name != "scenario"]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in self.keys()}
+        d["net_arch"] = list(self.net_arch)
+        return d
+
+
+# ------------------------------------------------------------------ scenarios
+def registered_scenarios() -> list[str]:
+    """The registered ``liqenv/`` ids."""
+    import gymnasium as gym
+
+    import liqenv  # noqa: F401  (registers the ids)
+
+    return sorted(k for k in gym.registry if k.startswith("liqenv/"))
+
+
+def canonical_scenario(scenario: str) -> str:
+    """``liqenv/<id>`` for a registered id (prefix optional); ValueError listing them otherwise."""
+    ids = registered_scenarios()
+    if isinstance(scenario, str):
+        name = scenario if scenario.startswith("liqenv/") else f"liqenv/{scenario}"
+        if name in ids:
+            return name
+    raise ValueError(f"scenario={scenario!r}: unknown; registered: {', '.join(ids)}")
+
+
+# ------------------------------------------------------------------ loading
+def _read_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"hyperparameter file {str(path)!r} not found")
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict) or not isinstance(data.get("default", {}), dict):
+        raise ValueError(f"{path}: expected a mapping with a 'default' block")
+    return data
+
+
+def load_hyperparams(scenario: str, overrides: Mapping[str, Any] | None = None,
+                     path: str | Path = HYPERPARAMS_PATH) -> Hyperparams:
+    """Merge ``default``, the scenario's block and ``overrides``; validate.
+
+    ``scenario`` is a registered id (``liqenv/`` optional).  An unknown key in
+    the file or in ``overrides`` raises ``ValueError`` naming it.
+    """
+    sid = canonical_scenario(scenario)
+    data = _read_yaml(path)
+    short = sid.split("/", 1)[1]
+    merged: dict[str, Any] = {}
+    for label, block in (("default", data.get("default") or {}),
+                         (short, data.get(short, data.get(sid)) or {}),
+                         ("overrides", dict(overrides or {}))):
+        if not isinstance(block, dict):
+            raise ValueError(f"{path}: block {label!r} must be a mapping")
+        unknown = sorted(set(block) - set(Hyperparams.keys()))
+        if unknown:
+            raise ValueError(f"hyperparameter {unknown[0]!r} ({label}): unknown; "
+                             f"known: {', '.join(Hyperparams.keys())}")
+        merged.update(block)
+    # YAML reads 3e-4 as a string; accept numeric strings for float fields.
+    for k in ("gamma", "gae_lambda", "ent_coef", "learning_rate", "clip_range", "vf_coef",
+              "max_grad_norm", "reward_scale"):
+        v = merged.get(k)
+        if isinstance(v, str) and v != "auto":
+            try:
+                merged[k] = float(v)
+            except ValueError:
+                pass
+    for k in ("gamma", "gae_lambda", "ent_coef", "learning_rate", "clip_range", "vf_coef",
+              "max_grad_norm"):
+        if isinstance(merged.get(k), int) and not isinstance(merged.get(k), bool):
+            merged[k] = float(merged[k])
+    return Hyperparams(**merged, scenario=sid)
+
+
+def reward_scale_for(hp: Hyperparams, scenario: Any) -> float:
+    """The number rewards are divided by: ``auto`` = initial units x list price."""
+    if hp.reward_scale != "auto":
+        return float(hp.reward_scale)
+    return float((scenario.inventory * scenario.list_price).sum())
+
+
+# ------------------------------------------------------------------ models
+def algo_class(algo: str) -> type:
+    if algo == "ppo":
+        from stable_baselines3 import PPO
+
+        return PPO
+    if algo == "maskable-ppo":
+        from sb3_contrib import MaskablePPO
+
+        return MaskablePPO
+    raise ValueError(f"algo={algo!r}: expected one of {', '.join(ALGOS)}")
+
+
+def ppo_kwargs(hp: Hyperparams) -> dict[str, Any]:
+    """Constructor arguments of ``PPO`` / ``MaskablePPO`` (networks via ``policy_kwargs``)."""
+    import torch
+
+    act = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[hp.activation]
+    from stable_baselines3.common.utils import LinearSchedule
+
+    lr = (LinearSchedule(hp.learning_rate, 0.0, 1.0) if hp.lr_schedule == "linear"
+          else hp.learning_rate)
+    return dict(
+        n_steps=hp.n_steps, batch_size=hp.batch_size, n_epochs=hp.n_epochs, gamma=hp.gamma,
+        gae_lambda=hp.gae_lambda, ent_coef=hp.ent_coef, learning_rate=lr, clip_range=hp.clip_range,
+        vf_coef=hp.vf_coef, max_grad_norm=hp.max_grad_norm,
+        policy_kwargs=dict(net_arch=dict(pi=list(hp.net_arch), vf=list(hp.net_arch)),
+                           activation_fn=act, ortho_init=hp.ortho_init))
+
+
+def build_model(hp: Hyperparams, venv: Any, seed: int, tensorboard_log: str | None = None,
+                verbose: int = 0) -> Any:
+    """A fresh PPO or MaskablePPO on ``venv`` (CPU)."""
+    cls = algo_class(hp.algo)
+    return cls("MlpPolicy", venv, seed=seed, device="cpu", tensorboard_log=tensorboard_log,
+               verbose=verbose, **ppo_kwargs(hp))

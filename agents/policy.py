@@ -1,0 +1,162 @@
+"""A trained PPO / MaskablePPO model as a :class:`baselines.base.Policy`.
+
+``PPOPolicy(model_path, env_or_scenario, deterministic=True)`` loads a model
+saved by ``train.py`` and acts with
+``model.predict(obs, deterministic=True, action_masks=...)``.  Importing this
+module registers the loaders ``ppo`` and ``maskable_ppo`` with
+``baselines.evaluation``, so ``python evaluate.py --policies
+ppo=runs/x/model.zip,sdp,pds`` evaluates a model beside the baselines.
+
+**Action masks.**  A MaskablePPO model needs the masks of the rules
+(monotone markdowns, hold periods, leases, what may ship).  The adapter
+reads them from the env it acts on (``env.unwrapped.action_masks()``), the
+same call MaskablePPO made during training; the evaluation harness hands
+every policy factory the env that policy plays.  This is honest: the masks
+are the business rules applied to the rule state (last markdown, periods
+held, changes made, closing status, lease dates, on-hand units), which the
+observation also carries; they never read the hidden store effects or
+future demand.  Rebuilding them from the decoded observation would copy the
+rule code of :mod:`liqenv.dynamics` a second time, so the adapter does not.
+A MaskablePPO model given only a :class:`~liqenv.scenario.Scenario` raises
+``ValueError``; a plain PPO model needs no env.
+
+The saved model's observation space must equal the scenario's
+(:class:`~liqenv.spaces.ObservationLayout`): a model trained on another
+layout (another chain size, other rules) raises ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from typing import Any
+
+import numpy as np
+
+from baselines.base import Policy, scenario_of
+from liqenv.scenario import Scenario
+from liqenv.spaces import ObservationLayout
+
+__all__ = ["PPOPolicy", "detect_algo", "load_model", "check_observation_space", "load_ppo"]
+
+
+def _zip_path(path: str | os.PathLike) -> str:
+    p = os.fspath(path)
+    if os.path.isfile(p):
+        return p
+    if os.path.isfile(p + ".zip"):
+        return p + ".zip"
+    raise ValueError(f"model file {p!r} not found")
+
+
+def detect_algo(path: str | os.PathLike) -> str:
+    """``"ppo"`` or ``"maskable-ppo"``, read from the saved policy class of an SB3 zip."""
+    p = _zip_path(path)
+    try:
+        with zipfile.ZipFile(p) as zf:
+            data = json.loads(zf.read("data").decode())
+    except (zipfile.BadZipFile, KeyError, ValueError) as e:
+        raise ValueError(f"model file {p!r}: not a Stable-Baselines3 model ({type(e).__name__})") from None
+    module = str(data.get("policy_class", {}).get("__module__", ""))
+    return "maskable-ppo" if "maskable" in module else "ppo"
+
+
+def load_model(path: str | os.PathLike, env: Any = None) -> tuple[Any, str]:
+    """``(model, algo)`` from a zip saved by ``train.py`` (on CPU)."""
+    from .config import algo_class
+
+    p = _zip_path(path)
+    algo = detect_algo(p)
+    model = algo_class(algo).load(p, env=env, device="cpu")
+    return model, algo
+
+
+def check_observation_space(model_space: Any, space: Any, path: str, scenario_name: str) -> None:
+    """Raise ``ValueError`` unless the model was trained on this observation layout."""
+    same = (getattr(model_space, "shape", None) == getattr(space, "shape", None)
+            and np.array_equal(np.asarray(model_space.low), np.asarray(space.low))
+            and np.array_equal(np.asarray(model_space.high), np.asarray(space.high)))
+    if not same:
+        raise ValueError(
+            f"model {path!r} was trained on another observation layout (shape "
+            f"{getattr(model_space, 'shape', None)}) than scenario {scenario_name!r} (shape {space.shape})")
+
+
+class PPOPolicy(Policy):
+    """A saved PPO / MaskablePPO model acting through the :class:`Policy` interface.
+
+    Args:
+        model_path: the ``model.zip`` written by ``train.py`` (or a model
+            object, as the evaluation during training passes).
+        env_or_scenario: the env the policy will act on (needed for
+            MaskablePPO, whose masks it reads) or a scenario.
+        deterministic: act with the most likely action (the default, as the
+            evaluation during training does) or sample from the policy.
+    """
+
+    name = "ppo"
+
+    def __init__(self, model_path: str | os.PathLike, env_or_scenario: Any, deterministic: bool = True):
+        import torch
+
+        if not isinstance(deterministic, bool):
+            raise ValueError(f"deterministic={deterministic!r}: must be true or false")
+        scenario = scenario_of(env_or_scenario)
+        super().__init__(scenario)
+        self.env = None if isinstance(env_or_scenario, Scenario) else env_or_scenario
+        self.deterministic = deterministic
+        if isinstance(model_path, (str, os.PathLike)):
+            self.model_path = _zip_path(model_path)
+            # predict() on one observation gains nothing from threads, and
+            # evaluation workers would oversubscribe the cores.
+            torch.set_num_threads(1)
+            self.model, self.algo = load_model(self.model_path)
+        elif hasattr(model_path, "predict") and hasattr(model_path, "observation_space"):
+            self.model_path = "<in-memory model>"
+            self.model = model_path
+            self.algo = "maskable-ppo" if "maskable" in type(model_path.policy).__module__ else "ppo"
+        else:
+            raise ValueError(f"model_path={model_path!r}: expected a model file or an SB3 model")
+        space = (getattr(self.env, "unwrapped", self.env).observation_space if self.env is not None
+                 else ObservationLayout(scenario).space)
+        check_observation_space(self.model.observation_space, space, self.model_path, scenario.name)
+        if self.model.action_space != self.action_layout.space:
+            raise ValueError(f"model {self.model_path!r}: action space {self.model.action_space} "
+                             f"differs from scenario {scenario.name!r}'s {self.action_layout.space}")
+        self.masked = self.algo == "maskable-ppo"
+        if self.masked and self.env is None:
+            raise ValueError(f"model {self.model_path!r} is a MaskablePPO model: pass the env it acts "
+                             "on (its action_masks() are needed), not a scenario")
+
+    def action_masks(self) -> np.ndarray | None:
+        """The env's current masks (MaskablePPO) or ``None`` (PPO)."""
+        if not self.masked:
+            return None
+        return np.asarray(self.env.unwrapped.action_masks(), dtype=bool)
+
+    def act(self, observation: np.ndarray) -> Any:
+        obs = np.asarray(observation, dtype=np.float32)
+        if self.masked:
+            a, _ = self.model.predict(obs, deterministic=self.deterministic, action_masks=self.action_masks())
+        else:
+            a, _ = self.model.predict(obs, deterministic=self.deterministic)
+        if self.action_layout.kind == "discrete":
+            return int(np.asarray(a).reshape(-1)[0])
+        if self.action_layout.kind == "box":
+            return np.asarray(a, dtype=np.float32).reshape(1)
+        return np.asarray(a, dtype=np.int64).reshape(-1)
+
+
+def load_ppo(path: str, env: Any) -> PPOPolicy:
+    """Model loader for ``baselines.evaluation`` (``ppo=path`` and ``maskable_ppo=path``)."""
+    return PPOPolicy(path, env)
+
+
+try:
+    from baselines.evaluation import register_model_loader
+except ImportError:  # the harness is optional for the adapter itself
+    pass
+else:
+    register_model_loader("ppo", load_ppo)
+    register_model_loader("maskable_ppo", load_ppo)

@@ -1,0 +1,204 @@
+"""Regenerate the README's PPO results: several training seeds per scenario against the baselines.
+
+    python benchmarks/ppo_results.py --scenarios SingleStore-v0,SingleStoreExp-v0,SingleStoreWeibull-v0,Weekend-v0 \\
+        --seeds 0,1,2,3,4 --eval-episodes 1000 --eval-seed 0
+
+For each scenario and seed it runs ``train.py`` (hyperparameters from
+``agents/hyperparams.yaml``; ``--timesteps`` overrides them) into
+``--runs/<scenario>/seed<k>``, then evaluates every seed's best model and the
+baselines in one ``baselines.evaluation.evaluate`` call on the same env
+seeds ``eval_seed ..`` (common random numbers: every policy meets the same
+customers; training and model selection never used these seeds).  The PPO
+row is the mean over seeds of each seed's mean profit with a 95% t interval
+across seeds; the baseline rows are means over episodes.  Writes the
+markdown (first line: the command) to ``--md`` and all the numbers to the
+JSON beside it.  Runs already finished in ``--runs`` are reused (with the
+same settings), unfinished ones resumed; ``--force`` retrains.
+
+Roughly 2.5-3 minutes of training per 300k single-store steps on one free
+core, plus about 30 s of evaluation per run: the four single-store
+scenarios with five seeds take about an hour.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from agents.config import canonical_scenario, load_hyperparams  # noqa: E402
+
+SINGLE = ("SingleStore-v0", "SingleStoreExp-v0", "SingleStoreWeibull-v0", "Weekend-v0")
+#: Baselines each scenario is compared with (unavailable ones are reported as such).
+BASELINES = {
+    **{s: ("sdp", "pds", "fp") for s in SINGLE},
+    "SingleStoreLarge-v0": ("pds", "pas", "fp"),
+    "TwoStore-v0": ("practitioner", "store_pds", "craig_raman"),
+    "Chain-v0": ("practitioner", "store_pds", "craig_raman"),
+    "TransferChain-v0": ("practitioner", "store_pds", "craig_raman"),
+    "DistributionCentre-v0": ("practitioner", "store_pds"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="ppo_results.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--scenarios", default=",".join(SINGLE), help="comma-separated scenario ids")
+    p.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated training seeds")
+    p.add_argument("--timesteps", type=int, default=None,
+                   help="training steps per run (default: total_timesteps in agents/hyperparams.yaml)")
+    p.add_argument("--eval-episodes", type=int, default=1000, help="evaluation episodes per policy")
+    p.add_argument("--eval-seed", type=int, default=0, help="env seed of the first evaluation episode")
+    p.add_argument("--runs", default="runs/ppo_results", help="folder of the training runs")
+    p.add_argument("--md", default="benchmarks/results/ppo.md", help="markdown output (JSON beside it)")
+    p.add_argument("--workers", type=int, default=1, help="processes for the evaluation")
+    p.add_argument("--force", action="store_true", help="retrain runs that already exist")
+    p.add_argument("--vec", choices=("native", "dummy"), default=None, help="train.py --vec")
+    return p
+
+
+def _ci(x: np.ndarray) -> float:
+    if x.size < 2:
+        return float("nan")
+    return float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+
+
+def _fmt(x, spec=",.2f", pct=False) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    return f"{100 * x:.2f}%" if pct else f"{x:{spec}}"
+
+
+def train_run(sid: str, seed: int, out: Path, args, baselines: tuple[str, ...]) -> float:
+    """Run (or resume, or reuse) one training run; return its wall seconds (0 when reused)."""
+    total = args.timesteps or load_hyperparams(sid).total_timesteps
+    if (out / "results.json").is_file() and not args.force:
+        state = json.loads((out / "state.json").read_text())
+        if state["hyperparams"]["total_timesteps"] != total:
+            raise ValueError(f"{out}: trained for {state['hyperparams']['total_timesteps']} steps, not "
+                             f"{total}; pass --force to retrain")
+        print(f"reusing {out}", flush=True)
+        return 0.0
+    cmd = [sys.executable, str(ROOT / "train.py"), "--scenario", sid, "--seed", str(seed), "--out", str(out),
+           "--timesteps", str(total), "--baselines", ",".join(baselines), "--no-progress",
+           "--eval-episodes", "200", "--eval-seed", str(args.eval_seed)]
+    if args.vec:
+        cmd += ["--vec", args.vec]
+    if out.exists():
+        cmd += ["--force"] if args.force else ["--resume"]
+    print("+", " ".join(shlex.quote(c) for c in cmd[1:]), flush=True)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"train.py failed for {sid} seed {seed} (exit {proc.returncode})")
+    return time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = "python benchmarks/ppo_results.py " + " ".join(
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    try:
+        sids = [canonical_scenario(s.strip()) for s in args.scenarios.split(",") if s.strip()]
+        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+        if not sids or not seeds:
+            raise ValueError("--scenarios and --seeds: need at least one each")
+        if any(s < 0 for s in seeds) or args.eval_seed < 0:
+            raise ValueError("--seeds/--eval-seed: must be non-negative")
+        for name in ("timesteps", "eval_episodes", "workers"):
+            v = getattr(args, name)
+            if v is not None and v < 1:
+                raise ValueError(f"--{name.replace('_', '-')} {v}: must be a positive integer")
+    except ValueError as e:
+        print(f"ppo_results.py: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
+
+    import torch
+
+    from agents.policy import PPOPolicy
+    from baselines.evaluation import evaluate
+
+    torch.set_num_threads(1)
+    report: dict = {"command": command, "seeds": seeds, "eval_episodes": args.eval_episodes,
+                    "eval_seed": args.eval_seed, "scenarios": {}}
+    lines = [f"Command: `{command}`", "",
+             f"PPO trained with seeds {', '.join(map(str, seeds))} (hyperparameters: agents/hyperparams.yaml); "
+             f"every policy evaluated on the same {args.eval_episodes} episodes, env seeds "
+             f"{args.eval_seed}..{args.eval_seed + args.eval_episodes - 1} (common random numbers), "
+             f"which neither training nor model selection used.  PPO: mean over seeds of each seed's "
+             f"mean profit, ±95% t interval across seeds; baselines: mean over episodes, ±95% t interval.",
+             ""]
+    for sid in sids:
+        short = sid.split("/")[1]
+        bl = BASELINES.get(short, ())
+        hp = load_hyperparams(sid)
+        walls = {}
+        for seed in seeds:
+            out = Path(args.runs) / short / f"seed{seed}"
+            try:
+                walls[seed] = train_run(sid, seed, out, args, bl)
+            except ValueError as e:
+                print(f"ppo_results.py: error: {e}", file=sys.stderr)
+                return 2
+        policies: dict = {f"ppo_s{s}": (lambda p: (lambda env: PPOPolicy(p, env)))(
+            str(Path(args.runs) / short / f"seed{s}" / "model.zip")) for s in seeds}
+        policies.update({b: b for b in bl})
+        t0 = time.perf_counter()
+        res = evaluate(sid, policies, episodes=args.eval_episodes, seed=args.eval_seed,
+                       workers=args.workers, unknown="report")["results"]
+        eval_s = time.perf_counter() - t0
+        ppo = np.array([res[f"ppo_s{s}"]["mean"] for s in seeds])
+        base = {b: res[b] for b in bl}
+        sdp = base.get("sdp", {}).get("mean")
+        entry = {"algo": hp.algo, "timesteps": args.timesteps or hp.total_timesteps,
+                 "ppo_seed_means": dict(zip(map(str, seeds), ppo.tolist())),
+                 "ppo_mean": float(ppo.mean()), "ppo_ci95_across_seeds": _ci(ppo),
+                 "train_seconds": walls, "eval_seconds": eval_s,
+                 "baselines": {b: {k: r[k] for k in ("mean", "ci95") if k in r} | (
+                     {"unsupported": r["unsupported"]} if "unsupported" in r else {}) for b, r in base.items()}}
+        if sdp:
+            entry["ppo_share_of_sdp"] = float(ppo.mean() / sdp)
+            entry["ppo_share_of_sdp_by_seed"] = (ppo / sdp).tolist()
+        report["scenarios"][sid] = entry
+        lines += [f"### {sid}", "",
+                  f"{hp.algo}, {entry['timesteps']:,} training steps per seed; training wall time per "
+                  f"seed: {', '.join(f'{w:.0f} s' if w else 'reused' for w in walls.values())}.", "",
+                  "| policy | mean profit | ±95% CI | share of SDP | per-seed share of SDP |",
+                  "|---|---|---|---|---|"]
+        per_seed = (", ".join(_fmt(x, pct=True) for x in ppo / sdp) if sdp else "n/a")
+        lines.append(f"| PPO ({len(seeds)} seeds) | {_fmt(float(ppo.mean()))} | {_fmt(_ci(ppo))} "
+                     f"| {_fmt(ppo.mean() / sdp, pct=True) if sdp else 'n/a'} | {per_seed} |")
+        for b, r in base.items():
+            if "unsupported" in r:
+                lines.append(f"| {b} | unavailable: {r['unsupported']} |  |  |  |")
+            else:
+                lines.append(f"| {b} | {_fmt(r['mean'])} | {_fmt(r['ci95'])} "
+                             f"| {_fmt(r['mean'] / sdp, pct=True) if sdp else 'n/a'} |  |")
+        lines.append("")
+        print("\n".join(lines[-(len(base) + 6):]), flush=True)
+    md = Path(args.md)
+    md.parent.mkdir(parents=True, exist_ok=True)
+    md.write_text("\n".join(lines) + "\n")
+    md.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {md} and {md.with_suffix('.json')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""train.py: a subprocess smoke run, --resume, and every bad-input case (exit 2, one line, nothing written)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import train  # noqa: E402
+
+#: A run of a few hundred steps on a tiny single store.
+QUICK = ["--timesteps", "512", "--n-envs", "4", "--eval-episodes", "20", "--no-progress",
+         "--set", "n_steps=64", "--set", "batch_size=64", "--set", "n_epochs=2", "--set", "eval_freq=256",
+         "--set", "eval_episodes=10", "--set", "inventory=10", "--set", "horizon=3"]
+
+
+def run_cli(script: str, *argv: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, str(ROOT / script), *argv], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("train") / "run"
+    proc = run_cli("train.py", *QUICK, "--out", str(out), "--baselines", "fp,no_such_baseline")
+    return out, proc
+
+
+def test_smoke_run_writes_everything_and_prints_the_table(smoke_run):
+    out, proc = smoke_run
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for name in ("model.zip", "results.json", "report.md", "learning_curve.png", "policy.png", "state.json"):
+        assert (out / name).is_file(), name
+    assert "| policy | mean profit" in proc.stdout
+    assert "| ppo |" in proc.stdout and "| fp |" in proc.stdout
+    # a baseline that does not exist is reported, not crashed on
+    assert "no_such_baseline" in proc.stdout
+    res = json.loads((out / "results.json").read_text())
+    assert set(res) == {"scenario", "episodes", "seed", "overrides", "results"}
+    assert res["episodes"] == 20 and res["overrides"] == {"inventory": 10, "horizon": 3}
+    assert {"mean", "ci95", "share_of_best"} <= set(res["results"]["ppo"])
+    assert "unsupported" in res["results"]["no_such_baseline"]
+    report = (out / "report.md").read_text()
+    assert "python train.py" in report and "| ppo |" in report and "Seed 0" in report
+    state = json.loads((out / "state.json").read_text())
+    assert [c["timesteps"] for c in state["curve"]] == [256, 512]
+
+
+def test_results_reproduce_with_evaluate_py(smoke_run):
+    out, proc = smoke_run
+    assert proc.returncode == 0
+    res = json.loads((out / "results.json").read_text())
+    again = run_cli("evaluate.py", "--scenario", "liqenv/SingleStore-v0", "--policies",
+                    f"ppo={out / 'model.zip'},fp", "--episodes", "20", "--seed", "0",
+                    "--set", "inventory=10", "--set", "horizon=3", "--json", str(out.parent / "again.json"))
+    assert again.returncode == 0, again.stderr
+    res2 = json.loads((out.parent / "again.json").read_text())
+    assert res2["results"]["ppo"]["mean"] == res["results"]["ppo"]["mean"]
+
+
+def test_resume_continues_from_the_last_checkpoint(smoke_run):
+    out, proc = smoke_run
+    assert proc.returncode == 0
+    before = json.loads((out / "state.json").read_text())
+    again = run_cli("train.py", "--out", str(out), "--resume", "--timesteps", "768", "--no-progress",
+                    "--eval-episodes", "10", "--baselines", "fp")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "resuming" in again.stdout and "step 512" in again.stdout
+    state = json.loads((out / "state.json").read_text())
+    assert [c["timesteps"] for c in state["curve"]] == [256, 512, 768]
+    assert state["curve"][:2] == before["curve"]
+    assert state["hyperparams"]["n_steps"] == 64  # the saved run's settings, not the file's
+
+
+# ------------------------------------------------------------------ bad input
+def _bad(capsys, argv: list[str]) -> str:
+    code = train.main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("train.py: error:") and err.count("\n") == 1, err
+    return err
+
+
+@pytest.mark.parametrize("argv, word", [
+    (["--scenario", "liqenv/NoSuchStore-v0"], "SingleStore-v0"),
+    (["--timesteps", "0"], "--timesteps"),
+    (["--timesteps", "-100"], "--timesteps"),
+    (["--eval-episodes", "0"], "--eval-episodes"),
+    (["--n-envs", "0"], "--n-envs"),
+    (["--set", "no_such_field=3"], "no_such_field"),
+    (["--set", "gamma=2"], "gamma"),
+    (["--set", "inventory=-5"], "inventory"),
+    (["--resume", "--force"], "--resume"),
+])
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(capsys, tmp_path, argv, word):
+    out = tmp_path / "run"
+    err = _bad(capsys, argv + ["--out", str(out)])
+    assert word in err
+    assert not out.exists()
+
+
+def test_bad_argparse_values_exit_2(tmp_path):
+    proc = run_cli("train.py", "--algo", "dqn", "--out", str(tmp_path / "x"))
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "dqn" in proc.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_existing_out_is_not_overwritten(capsys, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "model.zip").write_text("precious")
+    err = _bad(capsys, ["--out", str(out)])
+    assert "--resume" in err and "--force" in err
+    assert (out / "model.zip").read_text() == "precious" and sorted(os.listdir(out)) == ["model.zip"]
+
+
+def test_resume_without_checkpoint_exits_2(capsys, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    assert "checkpoint" in _bad(capsys, ["--out", str(out), "--resume"])
+    assert os.listdir(out) == []
+    assert "--out" in _bad(capsys, ["--resume"])
+
+
+def test_resume_refuses_other_settings(capsys, smoke_run):
+    out, proc = smoke_run
+    assert proc.returncode == 0
+    listing = sorted(p.name for p in out.iterdir())
+    err = _bad(capsys, ["--out", str(out), "--resume", "--scenario", "Weekend-v0"])
+    assert "differs" in err
+    assert sorted(p.name for p in out.iterdir()) == listing
+
+
+def test_evaluate_py_rejects_missing_and_mismatched_models(smoke_run, tmp_path):
+    out, proc = smoke_run
+    assert proc.returncode == 0
+    missing = run_cli("evaluate.py", "--scenario", "liqenv/SingleStore-v0", "--policies",
+                      f"ppo={tmp_path / 'none.zip'}", "--episodes", "2")
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "not found" in missing.stderr
+    other = run_cli("evaluate.py", "--scenario", "liqenv/TwoStore-v0", "--policies",
+                    f"ppo={out / 'model.zip'}", "--episodes", "2")
+    assert other.returncode == 2 and other.stderr.count("\n") == 1
+    assert "observation layout" in other.stderr
