@@ -600,3 +600,65 @@ def sample_wanted(t, price, on_hand, effect, key, S, family, d_kind, d_arrival, 
 buy_probability_v = vectorize(["float64(float64, int64, float64)"], cache=True)(buy_probability.py_func)
 elasticity_mean_v = vectorize(["float64(float64, float64, float64, float64, float64, float64, float64, "
                                "float64, float64, float64)"], cache=True)(elasticity_mean.py_func)
+
+
+# ------------------------------------------------------------ observation
+OBS_ON_HAND, OBS_IN_TRANSIT, OBS_MARKDOWN, OBS_LAST_SOLD, OBS_STATUS, OBS_UNTIL_CLOSE, \
+    OBS_UNTIL_MAY_CLOSE, OBS_LOCK_PENDING, OBS_LOCKED, OBS_HELD, OBS_CHANGES_LEFT = range(11)
+
+
+@njit(**_FLAGS)
+def encode_obs(codes, t, on_hand, pipeline, markdown, last_sold, close_at, may_close_from,
+               lock_period, locked, hold, changes, max_changes, unit_scale, T, per_store, out):
+    """Write the normalised observation of every copy (layout: liqenv.spaces)."""
+    B, S = on_hand.shape
+    C = may_close_from.shape[0]
+    inv_u = 1.0 / unit_scale
+    for b in range(B):
+        row = b if C > 1 else 0
+        tb = t[b]
+        for s in range(S):
+            k = s * per_store
+            closed = close_at[b, s] <= tb
+            announced = close_at[b, s] != NO_CLOSE and not closed
+            for code in codes:
+                if code == OBS_ON_HAND:
+                    out[b, k] = on_hand[b, s] * inv_u
+                    k += 1
+                elif code == OBS_IN_TRANSIT:
+                    for j in range(pipeline.shape[2]):
+                        out[b, k] = pipeline[b, s, j] * inv_u
+                        k += 1
+                elif code == OBS_MARKDOWN:
+                    out[b, k] = markdown[b, s]
+                    k += 1
+                elif code == OBS_LAST_SOLD:
+                    out[b, k] = last_sold[b, s] * inv_u
+                    k += 1
+                elif code == OBS_STATUS:
+                    out[b, k] = 1.0 if (not closed and not announced) else 0.0
+                    out[b, k + 1] = 1.0 if announced else 0.0
+                    out[b, k + 2] = 1.0 if closed else 0.0
+                    k += 3
+                elif code == OBS_UNTIL_CLOSE:
+                    out[b, k] = (close_at[b, s] - tb) / T if announced else 0.0
+                    k += 1
+                elif code == OBS_UNTIL_MAY_CLOSE:
+                    out[b, k] = min(max(may_close_from[row, s] - tb, 0), T) / T
+                    k += 1
+                elif code == OBS_LOCK_PENDING:
+                    lp = lock_period[row, s]
+                    pend = lp < NO_CLOSE and lp >= tb and close_at[b, s] > tb
+                    out[b, k] = min(lp - tb, T) / T if pend else 0.0
+                    k += 1
+                elif code == OBS_LOCKED:
+                    out[b, k] = 1.0 if locked[b, s] else 0.0
+                    k += 1
+                elif code == OBS_HELD:
+                    out[b, k] = min(hold[b, s], T) / T
+                    k += 1
+                elif code == OBS_CHANGES_LEFT:
+                    out[b, k] = max(max_changes - changes[b, s], 0) / max(max_changes, 1)
+                    k += 1
+        out[b, S * per_store] = tb / T
+        out[b, S * per_store + 1] = (T - tb) / T

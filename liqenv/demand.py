@@ -126,18 +126,21 @@ def _count_pmf(mu: np.ndarray, n_max: int, r: float = np.inf, effects=(1.0,),
     poisson = not np.isfinite(r)
     c = (-special.gammaln(j + 1.0) if poisson
          else special.gammaln(j + r) - special.gammaln(r) - special.gammaln(j + 1.0))
-    head = np.zeros(mu.shape + (n_max,))
+    out = np.zeros(mu.shape + (n_max + 1,))
+    head = out[..., :n_max]
+    buf = np.empty(mu.shape + (n_max,))
     for u, w in zip(effects, weights):
         m = (mu * u)[..., None]
         if poisson:
             logq, const = np.log(np.maximum(m, 1e-300)), -m
         else:
             logq, const = np.log(np.maximum(m / (r + m), 1e-300)), -r * np.log1p(m / r)
-        logp = j * logq
-        logp += c
-        logp += const + np.log(w)
-        head += np.exp(logp, out=logp)
-    return _lump_tail(head)
+        np.multiply(j, logq, out=buf)
+        buf += c
+        buf += const + np.log(w)
+        head += np.exp(buf, out=buf)
+    out[..., -1] = np.clip(1.0 - head.sum(-1), 0.0, 1.0)
+    return out
 
 
 class ValuationDemandModel(DemandModel):

@@ -102,11 +102,13 @@ class Params:
         self.ship_cost = np.zeros((C, self.P))
         self.ship_fixed = np.zeros((C, self.P))
         self.demand: DemandModel = make_demand(scenarios)
+        self._kernel_args: tuple | None = None
         for b, s in enumerate(scenarios):
             self.set_row(b, s, demand=False)
 
     def set_row(self, b: int, sc: Scenario, demand: bool = True) -> None:
         """Write copy ``b``'s numbers from ``sc`` (same structure required)."""
+        self._kernel_args = None
         if (sc.n_stores, sc.horizon, sc.markdowns, sc.pricing) != (
                 self.S, self.T, self.rules, "continuous" if self.continuous else "ladder"):
             raise ValueError(f"scenario={sc.name!r}: structure differs from the batch's")
@@ -132,6 +134,18 @@ class Params:
             self.ship_fixed[b] = [0.0 if fc is None else fc[i][j] for i, j in pairs]
         if demand:
             self.demand.set_row(b, sc)
+
+    def kernel_args(self) -> tuple:
+        """The structural, per-copy and demand arguments of the step kernel
+        (cached; :meth:`set_row` clears the cache)."""
+        if self._kernel_args is None:
+            self._kernel_args = (
+                self.T, self.selling, self.closable, self.src, self.dst, self.lead, self.quantities,
+                self.ladder, self.rule_vector, self.rules.uniform_pricing, self.continuous,
+                self.has_lock, self.list_price, self.salvage_price, self.operating, self.locked_rent,
+                self.notice, self.earliest_close, self.lock_period, self.holding, self.cap,
+                self.ship_cost, self.ship_fixed, *self.demand.kernel_args())
+        return self._kernel_args
 
     def rows(self, x: np.ndarray, copies: np.ndarray | None) -> np.ndarray:
         """Copy rows of a per-copy array for the copies in ``copies``."""
@@ -292,6 +306,14 @@ def ship_allowed(p: Params, s: State) -> np.ndarray:
 
 # ------------------------------------------------------------------- step
 
+def _arg(x, dtype, shape) -> np.ndarray:
+    """``x`` as a C-contiguous array of ``dtype`` and ``shape`` (no copy when it already is)."""
+    if (type(x) is np.ndarray and x.dtype == dtype and x.shape == shape
+            and x.flags.c_contiguous):
+        return x
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=dtype), shape))
+
+
 def step(p: Params, s: State, d: Decision, copies: np.ndarray | None = None,
          strict: bool = False) -> StepResult:
     """Play one period for every copy; mutates ``s`` in place.
@@ -304,22 +326,18 @@ def step(p: Params, s: State, d: Decision, copies: np.ndarray | None = None,
     if copies is not None and p.C > 1:
         raise ValueError("copies: step() runs the whole batch, aligned with the parameter rows")
     B, S, P = s.batch_size, p.S, p.P
-    md = np.ascontiguousarray(np.broadcast_to(np.asarray(d.markdown, dtype=np.float64), (B, S)))
-    cl = np.ascontiguousarray(np.broadcast_to(np.asarray(d.close, dtype=np.bool_), (B, S)))
-    sh = np.ascontiguousarray(np.asarray(d.ship, dtype=np.int64).reshape(B, P))
-    f = np.zeros
-    r = StepResult(revenue=f(B), operating_cost=f(B), holding_cost=f(B), transfer_cost=f(B),
-                   salvage_value=f(B), reward=f(B), sold=f((B, S), np.int64),
-                   salvaged=f((B, S), np.int64), price=f((B, S)), shipped=f((B, P), np.int64),
-                   violations=f(B, np.int64), done=f(B, np.bool_))
-    md_bad, close_bad, over = f((B, S), np.bool_), f((B, S), np.bool_), f((B, S), np.bool_)
-    ship_bad = f((B, P), np.bool_)
+    md = _arg(d.markdown, np.float64, (B, S))
+    cl = _arg(d.close, np.bool_, (B, S))
+    sh = _arg(d.ship, np.int64, (B, P))
+    e = np.empty  # the kernel writes every output element
+    r = StepResult(revenue=e(B), operating_cost=e(B), holding_cost=e(B), transfer_cost=e(B),
+                   salvage_value=e(B), reward=e(B), sold=e((B, S), np.int64),
+                   salvaged=e((B, S), np.int64), price=e((B, S)), shipped=e((B, P), np.int64),
+                   violations=e(B, np.int64), done=e(B, np.bool_))
+    md_bad, close_bad, over = e((B, S), np.bool_), e((B, S), np.bool_), e((B, S), np.bool_)
+    ship_bad = e((B, P), np.bool_)
     n_bad = _k.step_kernel(
-        p.T, p.selling, p.closable, p.src, p.dst, p.lead, p.quantities, p.ladder, p.rule_vector,
-        p.rules.uniform_pricing, p.continuous, p.has_lock,
-        p.list_price, p.salvage_price, p.operating, p.locked_rent, p.notice, p.earliest_close,
-        p.lock_period, p.holding, p.cap, p.ship_cost, p.ship_fixed,
-        *p.demand.kernel_args(),
+        *p.kernel_args(),
         s.t, s.key, s.on_hand, s.pipeline, s.markdown, s.hold, s.changes, s.close_at, s.locked,
         s.last_sold, s.effect, s.sold_total, s.salvaged_total, s.profit_total,
         md, cl, sh,

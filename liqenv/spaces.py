@@ -48,6 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 from gymnasium import spaces
 
+from . import _kernels as _k
 from .dynamics import Decision, Params, State, close_allowed, markdown_ladder_mask, ship_allowed
 from .scenario import NO_CLOSE, Scenario
 
@@ -107,6 +108,9 @@ class ActionLayout:
         Raises ``ValueError`` for a wrong shape, a non-finite value, a
         non-integer or out-of-range component.
         """
+        if (self.kind == "discrete" and batch is None and isinstance(action, (int, np.integer))
+                and 0 <= action < self.L):
+            return np.full((1, 1), action, dtype=np.int64)  # the common case, kept cheap
         a = np.asarray(action)
         if self.kind == "box":
             want = (1,) if batch is None else (batch, 1)
@@ -146,6 +150,9 @@ class ActionLayout:
     def to_decision(self, a: np.ndarray, p: Params, copies=None) -> Decision:
         """A checked (B, n) action as a structured :class:`Decision`."""
         B, S = a.shape[0], p.S
+        if self.kind == "discrete":  # one selling store, nothing else to decide
+            return Decision(markdown=self.ladder[a], close=np.zeros((B, 1), dtype=bool),
+                            ship=np.zeros((B, 0), dtype=np.int64))
         md = np.zeros((B, S))
         if self.kind == "box":
             lp = p.rows(p.list_price, copies)
@@ -222,6 +229,12 @@ class _Block:
     high: float
 
 
+_BLOCK_CODES = {"on_hand": _k.OBS_ON_HAND, "in_transit": _k.OBS_IN_TRANSIT, "markdown": _k.OBS_MARKDOWN,
+                "last_sold": _k.OBS_LAST_SOLD, "status": _k.OBS_STATUS, "until_close": _k.OBS_UNTIL_CLOSE,
+                "until_may_close": _k.OBS_UNTIL_MAY_CLOSE, "lock_pending": _k.OBS_LOCK_PENDING,
+                "locked": _k.OBS_LOCKED, "held": _k.OBS_HELD, "changes_left": _k.OBS_CHANGES_LEFT}
+
+
 class ObservationLayout:
     """State -> normalised observation, and observation -> named quantities."""
 
@@ -250,6 +263,7 @@ class ObservationLayout:
         if r.max_changes is not None:
             blocks.append(_Block("changes_left", 1, 0.0, 1.0))
         self.blocks = tuple(blocks)
+        self._codes = np.array([_BLOCK_CODES[b.name] for b in blocks], dtype=np.int64)
         self.per_store = sum(b.width for b in blocks)
         self.size = self.S * self.per_store + 2
         low = np.concatenate([np.full(b.width, b.low) for b in blocks])
@@ -274,52 +288,16 @@ class ObservationLayout:
         return names + ["t", "remaining"]
 
     def encode(self, p: Params, s: State, copies=None) -> np.ndarray:
-        """(B, size) float32 observations, written block by block into one array."""
-        B, S, T = s.batch_size, self.S, self.T
-        u = self.unit_scale
-        t = s.t[:, None]
-        out = np.empty((B, self.size), dtype=np.float32)
-        per = out[:, : S * self.per_store].reshape(B, S, self.per_store)
-        k = 0
-        for b in self.blocks:
-            n = b.name
-            dst = per[:, :, k] if b.width == 1 and n != "in_transit" else per[:, :, k: k + b.width]
-            k += b.width
-            if n == "on_hand":
-                np.multiply(s.on_hand, 1.0 / u, out=dst, casting="unsafe")
-            elif n == "in_transit":
-                np.multiply(s.pipeline[:, :, : self.L], 1.0 / u, out=dst, casting="unsafe")
-            elif n == "markdown":
-                dst[...] = s.markdown
-            elif n == "last_sold":
-                np.multiply(s.last_sold, 1.0 / u, out=dst, casting="unsafe")
-            elif n == "status":
-                closed = s.close_at <= t
-                ann = (s.close_at != NO_CLOSE) & ~closed
-                dst[..., 0] = ~closed & ~ann
-                dst[..., 1] = ann
-                dst[..., 2] = closed
-            elif n == "until_close":
-                ann = (s.close_at != NO_CLOSE) & (s.close_at > t)
-                dst[...] = np.where(ann, s.close_at - t, 0) / T
-            elif n == "until_may_close":
-                ec = p.rows(p.earliest_close, copies) - p.rows(p.notice, copies)
-                dst[...] = np.clip(ec - t, 0, T) / T
-            elif n == "lock_pending":
-                lp = p.rows(p.lock_period, copies)
-                pend = (lp < NO_CLOSE) & (lp >= t) & (s.close_at > t)
-                dst[...] = np.where(pend, np.minimum(lp - t, T), 0) / T
-            elif n == "locked":
-                dst[...] = s.locked
-            elif n == "held":
-                dst[...] = np.minimum(s.hold, T) / T
-            elif n == "changes_left":
-                mc = self.scenario.markdowns.max_changes
-                dst[...] = np.maximum(mc - s.changes, 0) / max(mc, 1)
-        out[:, -2] = s.t / T
-        out[:, -1] = (T - s.t) / T
-        # every feature lies inside [low, high] by construction (the bounds
-        # are derived from the same quantities); the invariant tests check it
+        """(B, size) float32 observations (written by :func:`liqenv._kernels.encode_obs`)."""
+        out = np.empty((s.batch_size, self.size), dtype=np.float32)
+        may_close_from = p.rows(p.earliest_close, copies) - p.rows(p.notice, copies)
+        mc = self.scenario.markdowns.max_changes
+        _k.encode_obs(self._codes, s.t, s.on_hand, s.pipeline[:, :, : max(self.L, 1)], s.markdown,
+                      s.last_sold, s.close_at, np.ascontiguousarray(may_close_from),
+                      np.ascontiguousarray(p.rows(p.lock_period, copies)), s.locked, s.hold, s.changes,
+                      -1 if mc is None else mc, float(self.unit_scale), self.T, self.per_store, out)
+        # every feature lies inside [low, high] by construction (the bounds are
+        # derived from the same quantities); the invariant tests check it
         return out
 
     def decode(self, obs: np.ndarray) -> dict[str, np.ndarray]:
