@@ -38,7 +38,7 @@ class Hyperparams:
     gamma: float = 1.0
     gae_lambda: float = 0.95
     ent_coef: float = 0.0
-    learning_rate: float = 1e-3
+    learning_rate: float = 2e-3
     lr_schedule: str = "linear"
     clip_range: float = 0.2
     vf_coef: float = 0.5
