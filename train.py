@@ -350,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         pass
     if plot_policy(env0, pol, out / "policy.png",
-                   f"{title}: price by state (last markdown and last sales at 0)"):
+                   f"{title}: price by state (last markdown and sales on the policy's own path)"):
         figures.append("policy.png")
     over = "".join(f" --set {k}={shlex.quote(json.dumps(v))}" for k, v in sc_over.items())
     spec = ",".join(["ppo=" + str(out / "model.zip")] + [b for b in baseline_names if b != "ppo"])

@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["plot_learning_curve", "policy_grid", "plot_policy", "write_report"]
+__all__ = ["plot_learning_curve", "policy_table", "plot_policy", "write_report"]
 
 
 def _plt():
@@ -55,62 +55,70 @@ def plot_learning_curve(curve: Sequence[Mapping[str, float]], baselines: Mapping
     plt.close(fig)
 
 
-def policy_grid(env: Any, max_points: int = 101) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(units, periods_left, observations)`` for a single-store env.
-
-    One observation per (units on hand, period): the state at reset with the
-    period and the units replaced, so the markdown posted last and last
-    period's sales read 0 (the values a policy sees in period 0).
-    """
+def _grid_state(env: Any, t: int, units: np.ndarray, markdown: np.ndarray, last_sold: np.ndarray) -> np.ndarray:
+    """Observations of a single store in period ``t`` with the given units, last markdown and sales."""
     from liqenv import dynamics as dyn
 
     u = env.unwrapped
+    B = len(units)
+    copies = np.zeros(B, dtype=np.int64) if u.params.C > 1 else None
+    state = dyn.reset_state(u.params, np.zeros(B, dtype=np.uint64), copies)
+    state.t[:] = t
+    state.on_hand[:, 0] = units
+    if t > 0:
+        state.markdown[:, 0] = markdown
+        state.last_sold[:, 0] = last_sold
+        state.hold[:, 0] = 1
+    return u.obs_layout.encode(u.params, state, copies)
+
+
+def policy_table(env: Any, act: Callable[[np.ndarray], Any], max_points: int = 101
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """``(units, prices)``: the price ``act`` posts with ``units`` on hand in each period (T, len(units)).
+
+    The observation also holds last period's markdown and sales, which the
+    (units, period) grid does not fix; they are set on the path the policy
+    itself would follow: last sales = the units sold so far spread evenly
+    over the periods played, ``round((N - units) / t)``, and last markdown =
+    the policy's own choice one period earlier with those units more on hand.
+    """
+    u = env.unwrapped
     sc = u.scenario
     N, T = int(sc.total_inventory), int(sc.horizon)
+    lp = float(sc.list_price[0])
     units = np.unique(np.linspace(0, N, min(N + 1, max_points)).round().astype(np.int64))
-    t = np.arange(T)
-    tt, zz = np.meshgrid(t, units, indexing="ij")
-    B = tt.size
-    state = dyn.reset_state(u.params, np.zeros(B, dtype=np.uint64),
-                            np.zeros(B, dtype=np.int64) if u.params.C > 1 else None)
-    state.t[:] = tt.ravel()
-    state.on_hand[:, 0] = zz.ravel()
-    obs = u.obs_layout.encode(u.params, state, np.zeros(B, dtype=np.int64) if u.params.C > 1 else None)
-    return units, T - t, obs.reshape(T, len(units), -1)
-
-
-def _prices(env: Any, act: Callable[[np.ndarray], Any], obs: np.ndarray) -> np.ndarray:
-    u = env.unwrapped
-    lp = float(u.scenario.list_price[0])
-    out = np.empty(obs.shape[:2])
-    for i in range(obs.shape[0]):
-        for j in range(obs.shape[1]):
-            a = act(obs[i, j])
-            if u.action_layout.kind == "box":
-                out[i, j] = float(np.asarray(a).reshape(-1)[0])
-            else:
-                out[i, j] = (1.0 - u.scenario.ladder[int(np.asarray(a).reshape(-1)[0])]) * lp
-    return out
+    prices = np.empty((T, len(units)))
+    prev_md = np.zeros(len(units))
+    for t in range(T):
+        sold = np.zeros(len(units), np.int64) if t == 0 else np.rint((N - units) / t).astype(np.int64)
+        before = np.minimum(units + sold, N)
+        md = prev_md[np.abs(units[None, :] - before[:, None]).argmin(1)]
+        obs = _grid_state(env, t, units, md, sold)
+        for j in range(len(units)):
+            a = np.asarray(act(obs[j])).reshape(-1)
+            prices[t, j] = float(a[0]) if u.action_layout.kind == "box" else (1.0 - sc.ladder[int(a[0])]) * lp
+        prev_md = 1.0 - prices[t] / lp
+    return units, prices
 
 
 def plot_policy(env: Any, policies: Mapping[str, Callable[[np.ndarray], Any]], path: str | Path,
                 title: str) -> bool:
-    """Heat maps of the price each policy posts; False (nothing written) for multi-store scenarios."""
+    """Heat maps of the price each policy posts (:func:`policy_table`); False for multi-store scenarios."""
     u = env.unwrapped
     if u.scenario.n_stores != 1 or not policies:
         return False
-    units, left, obs = policy_grid(env)
     plt = _plt()
     n = len(policies)
     fig, axes = plt.subplots(1, n, figsize=(4.6 * n + 0.8, 3.8), squeeze=False)
     cap = float(u.scenario.price_cap)
+    T = int(u.scenario.horizon)
     im = None
     for ax, (lab, act) in zip(axes[0], policies.items()):
-        prices = _prices(env, act, obs)
+        units, prices = policy_table(env, act)
         # rows t = 0..T-1 flipped so that the y axis reads periods left 1..T
         im = ax.imshow(prices[::-1], origin="lower", aspect="auto", cmap="viridis", vmin=0.0, vmax=cap,
-                       extent=(units[0], units[-1], 0.5, len(left) + 0.5))
-        ax.set_yticks(np.arange(1, len(left) + 1, max(1, len(left) // 10)))
+                       extent=(units[0], units[-1], 0.5, T + 0.5))
+        ax.set_yticks(np.arange(1, T + 1, max(1, T // 10)))
         ax.set_title(lab, fontsize=10)
         ax.set_xlabel("units on hand")
         ax.set_ylabel("periods left (this one included)")
