@@ -1,0 +1,450 @@
+"""Multi-store rules of thumb and plans: ``practitioner`` and ``store_pds``.
+
+Two policies for any store scenario with a markdown ladder:
+
+* ``practitioner`` (Craig & Raman 2016, section 2): "central managers plan a
+  common markdown schedule across all stores ... the markdowns start
+  relatively low, usually around 25%, and increase to approximately 85% over
+  the course of a sale"; "liquidators continue to operate each store until
+  its inventory is sold through or until it turns unprofitable, i.e., when
+  operating costs exceed revenues"; no transfers.
+* ``store_pds``: plan dynamically per store.  Every period each store
+  re-plans a deterministic markdown-and-closing schedule over the remaining
+  periods (a small dynamic programme over units on hand, markdown level and
+  periods held, with expected sales, in the spirit of Yang et al.'s
+  ``MAXREV`` and plan-dynamically-with-simulation), posts the plan's first
+  markdown, and announces a closing when the plan closes the store at the
+  earliest date the notice period allows.  Demand is re-forecast from each
+  store's sales (Craig & Raman section 5.3).
+
+Helpers shared with ``craig_raman`` and ``exact_dp``:
+
+* :func:`rule_state` rebuilds the rule-relevant part of the env's batch state
+  from a decoded observation, so a policy asks :mod:`liqenv.dynamics` (the
+  one copy of every business rule) which markdowns, closings and transfers
+  are allowed, instead of re-implementing the rules.
+* :class:`EffectEstimator` is the re-forecast from early sales of Craig &
+  Raman (2016) section 5.3: a conjugate normal update of each store's log
+  demand effect from the units it sold against what the demand model
+  expected at effect 1.
+* :func:`schedule_target` is the practitioners' chain markdown path of
+  Craig & Raman section 2 (about 25% at the start, about 85% at the end).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from typing import Any
+
+from liqenv import dynamics as dyn
+from liqenv.demand import make_demand
+from liqenv.scenario import NO_CLOSE, Scenario
+
+from .base import Policy, UnsupportedScenario, register
+
+__all__ = ["rule_state", "allowed_levels", "level_transitions", "EffectEstimator",
+           "schedule_target", "ship_units", "Practitioner", "StorePDS"]
+
+
+def rule_state(params: dyn.Params, obs: dict) -> dyn.State:
+    """A batch-of-one :class:`~liqenv.dynamics.State` with what the rules read.
+
+    Filled from a decoded observation: period, on-hand and in-transit units,
+    posted markdowns, hold counters (``held``, or 0 before the first posting
+    and 1 afterwards when ``min_hold`` is 1), markdown changes made (from
+    ``changes_left``) and closing dates (from ``closed`` / ``announced`` /
+    ``until_close``).  Hidden fields (the store effects, the random key) are
+    placeholders: no rule reads them.
+    """
+    S = params.S
+    t = int(obs["t"])
+    st = dyn.reset_state(params, np.zeros(1, dtype=np.uint64))
+    st.t[:] = t
+    st.on_hand[0] = obs["on_hand"]
+    if "in_transit" in obs:
+        L = min(st.pipeline.shape[2], np.shape(obs["in_transit"])[-1])
+        st.pipeline[0, :, :L] = np.asarray(obs["in_transit"])[:, :L]
+    md = np.asarray(obs["markdown"], dtype=float)
+    if params.scenario.pricing == "ladder":  # observations are float32: snap to the ladder
+        md = params.ladder[np.abs(md[:, None] - params.ladder[None, :]).argmin(1)]
+    st.markdown[0] = md
+    if "held" in obs:
+        st.hold[0] = obs["held"]
+    else:
+        st.hold[0] = 0 if t == 0 else 1
+    mc = params.scenario.markdowns.max_changes
+    if mc is not None and "changes_left" in obs:
+        st.changes[0] = mc - np.asarray(obs["changes_left"])
+    close_at = np.full(S, NO_CLOSE, dtype=np.int64)
+    if "closed" in obs:
+        close_at = np.where(obs["announced"], t + np.asarray(obs["until_close"]), close_at)
+        close_at = np.where(obs["closed"], t - 1 if t > 0 else 0, close_at)
+    st.close_at[0] = close_at
+    st.last_sold[0] = obs["last_sold"]
+    return st
+
+
+def allowed_levels(params: dyn.Params, obs: dict) -> np.ndarray:
+    """(S, L) ladder levels each store may post now, from the env's own rule code."""
+    return dyn.markdown_ladder_mask(params, rule_state(params, obs))[0]
+
+
+def level_transitions(scenario: Scenario) -> np.ndarray:
+    """(L, L) whether a store that has held level ``i`` long enough may post
+    level ``j`` next (stay, or a change within the step rules), from the
+    env's rule code."""
+    L = len(scenario.ladder)
+    p = dyn.Params(scenario)
+    st = dyn.reset_state(p, np.zeros(L, dtype=np.uint64))
+    st.t[:] = 1
+    st.hold[:] = scenario.markdowns.min_hold
+    st.markdown[:] = scenario.ladder[:, None]
+    return dyn.markdown_ladder_mask(p, st)[:, 0, :]
+
+
+def ship_units(quantities: np.ndarray, on_hand) -> np.ndarray:
+    """Units a menu entry ships: ``floor(fraction * on_hand)``, as the env computes it."""
+    return np.floor(np.asarray(quantities) * np.asarray(on_hand) + 1e-9).astype(np.int64)
+
+
+def schedule_target(t, horizon: int, start: float = 0.25, end: float = 0.85) -> np.ndarray:
+    """Practitioners' chain markdown target for period ``t`` (Craig & Raman section 2):
+    linear from ``start`` in period 0 to ``end`` in the last period."""
+    if horizon <= 1:
+        return np.full(np.shape(t), start)
+    return start + (end - start) * np.asarray(t, dtype=float) / (horizon - 1)
+
+
+class EffectEstimator:
+    """Each store's hidden demand effect, re-estimated from its sales (Craig &
+    Raman section 5.3: "sales during the first week ... convey considerable
+    information about sales throughout a liquidation").
+
+    The log effect has the scenario's lognormal prior, ``N(-s0^2/2, s0^2)``
+    with ``s0^2 = log(1 + store_effect_cv^2)``.  A period in which a store
+    sold ``n`` units while the model expected ``mu`` at effect 1 (and did not
+    sell out, which would censor the count) contributes the observation
+    ``log((n + 0.5) / (mu + 0.5))`` of the log effect with variance
+    ``log(1 + cv^2 + 1/(mu + 0.5))`` (the gamma-Poisson noise of the period
+    count).  The posterior is normal; :attr:`effect` is its lognormal mean.
+    Valuation demand has no store effect: the estimate stays 1.
+    """
+
+    def __init__(self, scenario: Scenario):
+        self.scenario = scenario
+        self.demand = make_demand(scenario)
+        S = scenario.n_stores
+        d = scenario.demand
+        cv_u = float(getattr(d, "store_effect_cv", 0.0))
+        self.cv = float(getattr(d, "cv", 0.0))
+        self.active = cv_u > 0
+        s0 = np.log1p(cv_u ** 2)
+        self.prior_mean = np.full(S, -0.5 * s0)
+        self.prior_prec = np.full(S, 1.0 / s0) if self.active else np.full(S, np.inf)
+        self.reset()
+
+    def reset(self) -> None:
+        self.sum_w = np.zeros(self.scenario.n_stores)
+        self.sum_wy = np.zeros(self.scenario.n_stores)
+        self._pending: tuple | None = None
+
+    def record(self, t: int, price: np.ndarray, on_hand: np.ndarray, open_: np.ndarray) -> None:
+        """Remember what store conditions were in period ``t`` (prices posted,
+        units on hand for sale), to be matched with the sales seen next."""
+        self._pending = (int(t), np.asarray(price, float).copy(), np.asarray(on_hand, float).copy(),
+                         np.asarray(open_, bool).copy())
+
+    def update(self, sold: np.ndarray) -> None:
+        """Fold in last period's sales (the observation's ``last_sold``)."""
+        if self._pending is None or not self.active:
+            self._pending = None
+            return
+        t, price, on_hand, open_ = self._pending
+        self._pending = None
+        sc = self.scenario
+        for s in np.flatnonzero(open_ & ~sc.is_dc & (on_hand > 0)):
+            n = float(sold[s])
+            if n >= on_hand[s]:  # sold out: the count is censored
+                continue
+            mu = float(self.demand.mean(int(s), t, price[s], on_hand=on_hand[s], effect=1.0))
+            if mu <= 0:
+                continue
+            var = np.log1p(self.cv ** 2 + 1.0 / (mu + 0.5))
+            y = np.log((n + 0.5) / (mu + 0.5)) + 0.5 * var
+            self.sum_w[s] += 1.0 / var
+            self.sum_wy[s] += y / var
+
+    @property
+    def log_mean(self) -> np.ndarray:
+        if not self.active:
+            return np.zeros(self.scenario.n_stores)
+        prec = self.prior_prec + self.sum_w
+        return (self.prior_prec * self.prior_mean + self.sum_wy) / prec
+
+    @property
+    def log_var(self) -> np.ndarray:
+        if not self.active:
+            return np.zeros(self.scenario.n_stores)
+        return 1.0 / (self.prior_prec + self.sum_w)
+
+    @property
+    def effect(self) -> np.ndarray:
+        """Posterior mean of each store's effect."""
+        return np.exp(self.log_mean + 0.5 * self.log_var)
+
+
+def _check_ladder(scenario: Scenario, name: str) -> None:
+    if scenario.pricing != "ladder":
+        raise UnsupportedScenario(f"pricing={scenario.pricing!r}: {name} posts ladder markdowns")
+
+
+@register("practitioner")
+class Practitioner(Policy):
+    """Current liquidation practice (Craig & Raman 2016, section 2).
+
+    One markdown schedule for the chain: the target rises linearly from
+    ``start`` (25%) in period 0 to ``end`` (85%) in the last period and each
+    period every open store posts the allowed ladder level nearest the
+    target (the rules' ``min_hold`` sets the cadence of changes, their step
+    limits the size).  A store is closed (announced so that it takes effect
+    at the earliest date the notice allows) once it has nothing left to
+    sell, or when its expected revenue in the period the closing would take
+    effect, at the schedule's markdown and with its re-forecast demand, is
+    below the operating cost it would save then.  No transfers.
+    """
+
+    def __init__(self, scenario: Scenario, start: float = 0.25, end: float = 0.85, **options: Any):
+        self.start, self.end = float(start), float(end)
+        super().__init__(scenario, **options)
+
+    @classmethod
+    def check_supported(cls, scenario: Scenario) -> None:
+        _check_ladder(scenario, "practitioner")
+
+    def solve(self) -> None:
+        self.params = dyn.Params(self.scenario)
+        self.estimator = EffectEstimator(self.scenario)
+
+    def reset(self, seed: int | None = None, scenario: Scenario | None = None) -> None:
+        super().reset(seed, scenario)
+        self.estimator.reset()
+
+    def decide(self, obs: dict) -> Any:
+        sc, p = self.scenario, self.params
+        t, T = int(obs["t"]), sc.horizon
+        self.estimator.update(obs["last_sold"])
+        st = rule_state(p, obs)
+        mask = dyn.markdown_ladder_mask(p, st)[0]
+        closed = st.close_at[0] <= t
+        live = ~closed & ~sc.is_dc
+        if sc.markdowns.uniform_pricing and live.any():
+            mask = np.broadcast_to(mask[live].all(0), mask.shape)
+        target = float(schedule_target(t, T, self.start, self.end))
+        dist = np.where(mask, np.abs(sc.ladder - target), np.inf)
+        md = sc.ladder[dist.argmin(1)]
+        md = np.where(closed, st.markdown[0], md)
+
+        close = np.zeros(sc.n_stores, dtype=bool)
+        if sc.has_closing:
+            ok = dyn.close_allowed(p, st)[0]
+            z = st.on_hand[0] + st.pipeline[0].sum(1)
+            te = t + sc.notice
+            u = self.estimator.effect
+            for s in np.flatnonzero(ok):
+                if z[s] == 0:
+                    close[s] = True
+                    continue
+                tt = int(te[s])
+                target_te = float(schedule_target(tt, T, self.start, self.end))
+                m_te = sc.ladder[np.abs(sc.ladder - target_te).argmin()]
+                price = (1.0 - max(m_te, md[s])) * sc.list_price[s]
+                # fluid projection of the units left by the effective date
+                zz = float(z[s])
+                for k in range(t, tt):
+                    zz -= min(zz, float(self.estimator.demand.mean(int(s), k, price, on_hand=zz,
+                                                                    effect=u[s])))
+                rev = price * min(zz, float(self.estimator.demand.mean(int(s), tt, price, on_hand=zz,
+                                                                        effect=u[s])))
+                saved = sc.operating_costs[s, tt]
+                if st.locked[0, s] or sc.lock_period[s] < tt:
+                    saved -= sc.locked_rent[s, tt]
+                close[s] = rev < saved
+        self.estimator.record(t, (1.0 - md) * sc.list_price, st.on_hand[0], ~closed)
+        return self.encode(md, close)
+
+
+@register("store_pds")
+class StorePDS(Policy):
+    """Per-store plan-dynamically (see the module docstring).
+
+    Each period, for every open store, a deterministic dynamic programme over
+    (units on hand, on a grid of ``grid`` points; markdown level; periods the
+    level has been held) and the remaining periods, with sales
+    ``min(expected demand, units)`` at the store's re-estimated demand
+    effect, plans markdowns and the closing date under the scenario's rules
+    (ladder, monotone, step sizes, ``min_hold``; notice, earliest closing,
+    rent lock).  A store that may announce a closing now is planned twice,
+    announcing now (closed at ``t + notice``) and waiting (closed no earlier
+    than a period later); the better plan decides.  The policy posts the
+    plan's markdown for today.  With ``uniform_pricing`` the chain posts the
+    level with the largest planned profit summed over the open stores.  No
+    transfers.
+    """
+
+    def __init__(self, scenario: Scenario, grid: int = 41, **options: Any):
+        self.grid = int(grid)
+        if self.grid < 3:
+            raise ValueError(f"grid={grid!r}: needs at least 3 points")
+        super().__init__(scenario, **options)
+
+    @classmethod
+    def check_supported(cls, scenario: Scenario) -> None:
+        _check_ladder(scenario, "store_pds")
+
+    def solve(self) -> None:
+        sc = self.scenario
+        self.params = dyn.Params(sc)
+        self.estimator = EffectEstimator(sc)
+        self.next_ok = level_transitions(sc)
+        self.price = (1.0 - sc.ladder)[None, :] * sc.list_price[:, None]  # (S, L)
+        # rent still owed by a store that closes in period tau having been
+        # open in its lock period: sum of locked rent from tau on
+        rent = sc.locked_rent
+        self.rent_tail = np.concatenate([np.cumsum(rent[:, ::-1], axis=1)[:, ::-1],
+                                         np.zeros((sc.n_stores, 1))], axis=1)
+
+    def reset(self, seed: int | None = None, scenario: Scenario | None = None) -> None:
+        super().reset(seed, scenario)
+        self.estimator.reset()
+
+    def _closing_value(self, stores, x, tau: int, locked) -> np.ndarray:
+        """Salvage less rent still owed, for stores closing in period ``tau``."""
+        sc = self.scenario
+        owed = locked | (sc.lock_period[stores] < tau)
+        rent = np.where(owed, self.rent_tail[stores, min(tau, sc.horizon)], 0.0)
+        return sc.salvage_price[stores][:, None] * x - rent[:, None]
+
+    def _sales(self, stores, tau: int, x) -> np.ndarray:
+        """Expected units sold (n, L, G) at every level for units ``x`` (n, G)."""
+        u = self.estimator.effect[stores]
+        L = len(self.scenario.ladder)
+        mu = np.stack([np.broadcast_to(np.asarray(self.estimator.demand.mean(
+            int(s), tau, self.price[s][:, None], on_hand=x[i][None, :], effect=u[i]), float),
+            (L, x.shape[1])) for i, s in enumerate(stores)])
+        return np.minimum(mu, x[:, None, :])
+
+    def _plan(self, t: int, z, stores, close_from, close_at, locked):
+        """Backward pass; ``V[k]`` (n, L, H, G) is the value at the start of
+        period ``t + k`` given units (grid), last level and periods held."""
+        sc, T, L = self.scenario, self.scenario.horizon, len(self.scenario.ladder)
+        H, G, n = max(sc.markdowns.min_hold, 1), self.grid, len(stores)
+        xg = z[:, None] * np.linspace(0.0, 1.0, G)[None, :]
+        dx = np.maximum(z / (G - 1), 1e-12)
+        V_next = np.broadcast_to(sc.salvage_price[stores][:, None, None, None] * xg[:, None, None, :],
+                                 (n, L, H, G))
+        tables = {T - t: V_next}
+        for tau in range(T - 1, t, -1):
+            sold = self._sales(stores, tau, xg)
+            left = xg[:, None, :] - sold
+            rev = self.price[stores][:, :, None] * sold - sc.operating_costs[stores, tau][:, None, None]
+            if tau < T - 1:
+                rev = rev - sc.holding_cost * left
+            pos = np.clip(left / dx[:, None, None], 0.0, G - 1.0)
+            i0 = np.minimum(pos.astype(np.int64), G - 2)
+            w = pos - i0
+
+            def at_left(Vh):  # Vh (n, L, G) -> its values at `left`, linearly interpolated
+                a = np.take_along_axis(Vh, i0, axis=2)
+                b = np.take_along_axis(Vh, i0 + 1, axis=2)
+                return a * (1.0 - w) + b * w
+
+            V = np.empty((n, L, H, G))
+            for hh in range(H):  # keep the level: held hh+1 -> hh+2 periods
+                V[:, :, hh, :] = rev + at_left(V_next[:, :, min(hh + 1, H - 1), :])
+            fresh = rev + at_left(V_next[:, :, 0, :])  # post level l' anew: held 1 period
+            change = np.where(self.next_ok[None, :, :, None], fresh[:, None, :, :], -np.inf).max(2)
+            V[:, :, H - 1, :] = np.maximum(V[:, :, H - 1, :], change)
+            close = self._closing_value(stores, xg, tau, locked)[:, None, None, :]
+            V = np.where((tau >= close_from)[:, None, None, None], np.maximum(V, close), V)
+            V = np.where((tau >= close_at)[:, None, None, None], close, V)
+            tables[tau - t] = V
+            V_next = V
+        return tables, dx
+
+    def _today(self, t: int, z, stores, levels_ok, cur, held, close_from, close_at, locked):
+        """Planned profit of posting each level today (n, L); closing today
+        (when allowed or forced) replaces every level's value."""
+        sc, L = self.scenario, len(self.scenario.ladder)
+        H, G, n = max(sc.markdowns.min_hold, 1), self.grid, len(stores)
+        tables, dx = self._plan(t, z, stores, close_from, close_at, locked)
+        zc = z.astype(float)[:, None]
+        sold = self._sales(stores, t, zc)[:, :, 0]
+        left = zc - sold
+        rev = self.price[stores] * sold - sc.operating_costs[stores, t][:, None]
+        if t < sc.horizon - 1:
+            rev = rev - sc.holding_cost * left
+        Vn = tables[1]
+        pos = np.clip(left / dx[:, None], 0.0, G - 1.0)
+        i0 = np.minimum(pos.astype(np.int64), G - 2)
+        w = pos - i0
+        hold_stay = np.minimum(held + 1, H) - 1
+        ar = np.arange(n)
+        q = np.empty((n, L))
+        for lv in range(L):
+            hh = np.where((lv != cur) | (t == 0), 0, hold_stay)
+            row = Vn[ar, lv, hh]
+            q[:, lv] = rev[:, lv] + row[ar, i0[:, lv]] * (1 - w[:, lv]) + row[ar, i0[:, lv] + 1] * w[:, lv]
+        q = np.where(levels_ok, q, -np.inf)
+        close_now = self._closing_value(stores, zc, t, locked)[:, 0]
+        q = np.where((t >= close_at)[:, None], close_now[:, None], q)
+        return q
+
+    def decide(self, obs: dict) -> Any:
+        sc, p = self.scenario, self.params
+        t, T = int(obs["t"]), sc.horizon
+        self.estimator.update(obs["last_sold"])
+        st = rule_state(p, obs)
+        mask = dyn.markdown_ladder_mask(p, st)[0]
+        closed = st.close_at[0] <= t
+        md = st.markdown[0].copy()
+        close = np.zeros(sc.n_stores, dtype=bool)
+        stores = np.flatnonzero(~closed)
+        if len(stores):
+            z_all = st.on_hand[0] + st.pipeline[0].sum(1)
+            can_now = (dyn.close_allowed(p, st)[0] if sc.has_closing
+                       else np.zeros(sc.n_stores, dtype=bool))
+            announced = st.close_at[0] < NO_CLOSE
+            # waiting: the earliest closing date is a period later (or the lease's)
+            wait_from = np.maximum(t + 1 + sc.notice, sc.earliest_close)
+            cf = np.where(sc.closable & ~announced, wait_from, T + 1)
+            ca = np.where(announced, st.close_at[0], T + 1)
+            ann = stores[can_now[stores]]
+            virt = np.concatenate([stores, ann])
+            cf_v = np.concatenate([cf[stores], np.full(len(ann), T + 1)])
+            ca_v = np.concatenate([ca[stores], t + sc.notice[ann]])
+            cur = np.abs(sc.ladder[None, :] - md[virt, None]).argmin(1)
+            q = self._today(t, z_all[virt], virt, mask[virt], cur, st.hold[0][virt], cf_v, ca_v,
+                            st.locked[0][virt])
+            n = len(stores)
+            q_wait = q[:n]
+            q_best = q_wait.copy()
+            for k, s in enumerate(ann):
+                i = int(np.flatnonzero(stores == s)[0])
+                if q[n + k].max() > q_wait[i].max():
+                    close[s] = True
+                    q_best[i] = q[n + k]
+            if sc.markdowns.uniform_pricing:
+                live = ~sc.is_dc[stores] & ~close[stores]
+                tot = np.where(live[:, None], np.where(np.isfinite(q_best), q_best, -1e18), 0.0).sum(0)
+                ok = np.where(live[:, None], mask[stores], True).all(0)
+                if not ok.any():
+                    ok = mask[stores].any(0)
+                lv = np.full(n, int(np.where(ok, tot, -np.inf).argmax()))
+            else:
+                # a store closing now still posts a markdown (any allowed one will do)
+                q_pick = np.where(mask[stores], q_best, -np.inf)
+                lv = np.where(np.isfinite(q_pick).any(1), q_pick.argmax(1), cur[:n])
+            md[stores] = np.where(sc.is_dc[stores], md[stores], sc.ladder[lv])
+        self.estimator.record(t, (1.0 - md) * sc.list_price, st.on_hand[0], ~closed)
+        return self.encode(md, close)

@@ -1,0 +1,822 @@
+"""``craig_raman``: the store-liquidation heuristic of Craig & Raman (2016), section 5.
+
+The heuristic commits, at each re-solve, to a markdown schedule per store,
+closing dates and one batch of transfers leaving now, and is re-solved on a
+rolling horizon (``every`` periods), acting on the first period's
+decisions.  It decomposes into
+
+* the **subproblem** (section 5.1): for fixed markdown schedules, a
+  mixed-integer programme over store-open binaries ``b_st`` (non-increasing
+  in t; forced open until a closing can take effect, i.e. for the notice
+  period and until ``earliest_close``; announced closings fixed), transfers
+  ``x_rs >= 0`` leaving now (arriving after the pair's lead time, only to a
+  store still open then; an optional fixed cost per shipment with a binary)
+  and, per demand scenario, sales.  The paper's bilinear demand scaling
+  ``gamma_st = 1 + g_s (inflow - outflow)`` with ``g_s = beta_inv / z_s``
+  multiplies data ``d^k_st``, so ``gamma_st d^k_st`` is linear in ``x``; its
+  lost-sales constraint ``xi >= b (gamma d - zeta) + (1 - b) gamma d`` is
+  written with sales ``sigma = gamma d - xi``: ``0 <= sigma <= gamma d``,
+  cumulative sales within the units available (on hand, less outflow, plus
+  arrivals so far), and ``sigma <= M b``.  The objective is expected revenue
+  plus the jobber's salvage of what is left, less operating costs, locked
+  rent (a store open in its lock period owes rent through ``lock_until``:
+  ``sum rent_t (b_{t_k} - b_t)``, linear because ``b`` is non-increasing),
+  transfer and shipment costs.  Solved with ``scipy.optimize.milp`` (HiGHS),
+  one programme per group of stores linked by usable transfer pairs.
+* the **master problem** (section 5.2): a search over markdown schedules.
+  A schedule is a ladder level per remaining period that obeys the rules
+  from the store's current state (today's levels from the env's rule code;
+  later changes only after ``min_hold`` periods, of an allowed step,
+  monotone when required).  Each store's family is every such schedule when
+  there are at most ``max_family`` of them (two stores, three periods: 1,540
+  each), otherwise the schedules "start at level l, wait w change dates,
+  then move d levels at every change date".  With transfers held fixed the
+  subproblem separates by store and its optimum is a choice of closing date,
+  so every family member is scored exactly by enumerating closing dates;
+  stores' schedules start at their best scores, and, where stores share
+  transfers, coordinate ascent re-scores one store's family at the current
+  transfers and solves the MILP for its best ``n_milp`` candidates, taken in
+  order of nondecreasing minimum markdown with the paper's stopping rule
+  (stop once ``(1 - min m) * sum z_s`` cannot beat the best value).  With
+  ``uniform_pricing`` one chain schedule is searched the same way.
+* **demand scenarios** (sections 5.3 and 6): for every store, period and
+  schedule, the expected demand of the env's model at the schedule's price
+  and at the store's expected on-hand units along the schedule (the
+  broken-assortment effect of depletion), at the store's re-estimated
+  effect; the count distribution is the model's own (``count_pmf``), mixed
+  over the effect's posterior; its percentiles 10, 30, 50, 70 and 90 (equal
+  probability) are the scenario values.  A store's scenario paths are every
+  combination of the per-period points when there are at most
+  ``max_paths`` (three periods: 125), otherwise the five comonotone paths
+  (the k-th percentile in every period).
+
+The transfer decision maps ``x_rs`` to the nearest entry of the env's
+quantity menu (a fraction of the source's on-hand units).  Between
+re-solves the policy follows the plan (no new transfers).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.special import roots_hermitenorm
+
+from liqenv import dynamics as dyn
+from liqenv.scenario import NO_CLOSE, ElasticityDemand, Scenario
+
+from .base import Policy, UnsupportedScenario, register
+from .chain import EffectEstimator, level_transitions, rule_state, ship_units
+
+__all__ = ["CraigRaman", "PERCENTILES", "Subproblem"]
+
+#: Scenario percentiles of section 6 (equal probability).
+PERCENTILES = (0.1, 0.3, 0.5, 0.7, 0.9)
+_NEG = -np.inf
+
+
+# --------------------------------------------------------------------------
+# demand scenarios
+class QuantileTable:
+    """Percentiles of the model's demand count as a function of its mean.
+
+    Exact (``count_pmf``, mixed over a lognormal effect posterior by
+    Gauss-Hermite quadrature) on a grid of means up to ``mu_exact``, linear
+    in between; above, the percentiles scale with the mean (the count's
+    Poisson part is then negligible next to its gamma part).
+    """
+
+    def __init__(self, demand, log_mean: float, log_var: float, pcts=PERCENTILES,
+                 mu_exact: float = 300.0, n_grid: int = 64, nodes: int = 5):
+        self.pcts = np.asarray(pcts, float)
+        if log_var > 1e-12:
+            x, w = roots_hermitenorm(nodes)
+            u = np.exp(log_mean + np.sqrt(log_var) * x)
+            w = w / w.sum()
+        else:
+            u, w = np.array([np.exp(log_mean)]), np.array([1.0])
+        grid = np.concatenate([[0.0], np.geomspace(1e-3, mu_exact, n_grid - 1)])
+        cv = float(demand.cv[0, 0])
+        n_max = int(min(20000, mu_exact * u.max() * (1.0 + 4.0 * cv) + 20.0 * np.sqrt(mu_exact) + 60))
+        cdf = 0.0
+        for ui, wi in zip(u, w):
+            cdf = cdf + wi * np.cumsum(demand.count_pmf(grid, n_max, effect=float(ui)), axis=-1)
+        # smallest j with P(count <= j) >= p
+        q = (cdf[:, None, :] < self.pcts[None, :, None] - 1e-12).sum(-1).astype(float)
+        self.grid, self.q = grid, np.minimum(q, n_max)
+        self.top_ratio = self.q[-1] / grid[-1]
+
+    def __call__(self, mu) -> np.ndarray:
+        """Percentiles, shape ``mu.shape + (K,)``."""
+        mu = np.asarray(mu, float)
+        flat = mu.ravel()
+        out = np.empty((flat.size, len(self.pcts)))
+        for k in range(len(self.pcts)):
+            out[:, k] = np.interp(flat, self.grid, self.q[:, k])
+        big = flat > self.grid[-1]
+        out[big] = flat[big, None] * self.top_ratio[None, :]
+        return out.reshape(mu.shape + (len(self.pcts),))
+
+
+# --------------------------------------------------------------------------
+# schedule families
+def schedule_family(R: int, cur: int, held: int, first: bool, today_ok: np.ndarray,
+                    next_ok: np.ndarray, min_hold: int, changes_left: int | None,
+                    max_family: int) -> np.ndarray:
+    """Rule-feasible level schedules over ``R`` periods, shape (F, R).
+
+    Every feasible schedule when there are at most ``max_family`` of them,
+    else the parametric family described in the module docstring.
+    """
+    L = len(today_ok)
+    H = max(min_hold, 1)
+
+    def hold_after(level, h_before, is_first):
+        return 1 if (is_first or level != cur) else h_before + 1
+
+    # count feasible schedules by dynamic programming over (level, held, changes)
+    cap = 10 ** 9
+    starts = [lv for lv in range(L) if today_ok[lv]]
+
+    def count():
+        # states after period 0; changes are tracked only when they are limited
+        def ch_of(ch):
+            return 0 if changes_left is None else ch
+
+        states = {}
+        for lv in starts:
+            h = min(hold_after(lv, held, first), H)
+            ch = ch_of(0 if (first or lv == cur) else 1)
+            states[(lv, h, ch)] = states.get((lv, h, ch), 0) + 1
+        for _ in range(1, R):
+            nxt = {}
+            for (lv, h, ch), n in states.items():
+                key = (lv, min(h + 1, H), ch)
+                nxt[key] = min(cap, nxt.get(key, 0) + n)
+                if h >= H and (changes_left is None or ch < changes_left):
+                    for nl in np.flatnonzero(next_ok[lv]):
+                        if nl == lv:
+                            continue
+                        key = (int(nl), 1, ch_of(ch + 1))
+                        nxt[key] = min(cap, nxt.get(key, 0) + n)
+            states = nxt
+            if sum(states.values()) > max_family:
+                return max_family + 1
+        return sum(states.values())
+
+    if count() <= max_family:
+        out = []
+
+        def rec(seq, lv, h, ch):
+            if len(seq) == R:
+                out.append(list(seq))
+                return
+            seq.append(lv)
+            rec(seq, lv, min(h + 1, H), ch)
+            seq.pop()
+            if h >= H and (changes_left is None or ch < changes_left):
+                for nl in np.flatnonzero(next_ok[lv]):
+                    if nl != lv:
+                        seq.append(int(nl))
+                        rec(seq, int(nl), 1, ch + 1)
+                        seq.pop()
+
+        for lv in starts:
+            h = min(hold_after(lv, held, first), H)
+            ch = 0 if (first or lv == cur) else 1
+            rec([lv], lv, h, ch)
+        return np.array(out, dtype=np.int64).reshape(-1, R)
+
+    # parametric: start level, wait w change dates, then move d levels each date
+    steps = [d for d in range(0, L) if d == 0 or any(next_ok[lv, lv + d] for lv in range(L - d))]
+    fam = set()
+    for lv0 in starts:
+        e1 = H if (first or lv0 != cur) else max(1, H - held)
+        dates = list(range(e1, R, H))
+        for d in steps:
+            for w in range(0, max(1, len(dates)) + 1):
+                seq, lv, ch = [lv0] * R, lv0, (0 if (first or lv0 == cur) else 1)
+                for j, e in enumerate(dates):
+                    if j < w or d == 0:
+                        continue
+                    nl = min(lv + d, L - 1)
+                    while nl > lv and not next_ok[lv, nl]:
+                        nl -= 1
+                    if nl == lv or (changes_left is not None and ch >= changes_left):
+                        continue
+                    lv, ch = nl, ch + 1
+                    for k in range(e, R):
+                        seq[k] = lv
+                fam.add(tuple(seq))
+    return np.array(sorted(fam), dtype=np.int64).reshape(-1, R)
+
+
+# --------------------------------------------------------------------------
+@dataclass
+class StoreData:
+    """One open store's inputs to the subproblem at a re-solve."""
+
+    s: int
+    z: float  # units on hand now
+    pipe: np.ndarray  # (R,) units arriving (already shipped) by relative period
+    price: np.ndarray  # (F, R) prices of the family's schedules
+    levels: np.ndarray  # (F, R) ladder levels
+    d: np.ndarray  # (F, P, R) scenario demands along each path
+    paths: np.ndarray  # (P, R) percentile index of each path in each period
+    g: float  # beta_inv / z (section 5.3)
+    op: np.ndarray  # (R,) operating costs
+    salv: float
+    close_min: int  # first relative period a closing may take effect (R: never)
+    close_fixed: int | None  # announced closing's relative period
+    dates: np.ndarray  # closing dates the plan may choose (relative; R means never)
+    lock: tuple | None  # ("pending", tk, tu, rent (R,)) or ("locked", tu, rent (R,))
+
+
+class Subproblem:
+    """Section 5.1 for a group of stores linked by transfers; see the module docstring."""
+
+    def __init__(self, stores: list[StoreData], pairs: list[tuple], R: int, time_limit: float = 5.0):
+        self.stores, self.pairs, self.R = stores, pairs, R
+        self.time_limit = time_limit
+
+    # closed form with transfers fixed ---------------------------------
+    def score(self, i: int, inflow: np.ndarray, outflow: float, in_total: float,
+              latest_arrival: int) -> tuple[np.ndarray, np.ndarray]:
+        """Exact subproblem value of every schedule of store ``i`` with transfers
+        fixed (``inflow[tau]``: units arrived by period tau), maximised over
+        closing dates; returns (value (F,), closing date (F,))."""
+        st, R = self.stores[i], self.R
+        gamma = 1.0 + st.g * (inflow - outflow)  # (R,)
+        D = st.d * np.maximum(gamma, 0.0)[None, None, :]
+        F, P, _ = D.shape
+        avail = st.z - outflow + np.cumsum(st.pipe) + inflow  # units there by period tau, none sold
+        sold_cum = np.zeros((F, P))
+        rev_cum = np.zeros((F, P, R + 1))
+        sold_by = np.zeros((F, P, R + 1))
+        for tau in range(R):
+            sold = np.clip(np.minimum(D[:, :, tau], avail[tau] - sold_cum), 0.0, None)
+            sold_cum = sold_cum + sold
+            rev_cum[:, :, tau + 1] = rev_cum[:, :, tau] + st.price[:, tau][:, None] * sold
+            sold_by[:, :, tau + 1] = sold_cum
+        total_units = st.z - outflow + st.pipe.sum() + in_total
+        val = (rev_cum + st.salv * (total_units - sold_by)).mean(1)  # (F, R+1) by closing date c
+        c = np.arange(R + 1)
+        val = val - np.concatenate([[0.0], np.cumsum(st.op)])[None, :]
+        val = val - self._rent(i, c)[None, :]
+        ok = self._close_ok(i, latest_arrival)
+        val = np.where(ok[None, :], val, _NEG)
+        best = val.argmax(1)
+        return val[np.arange(F), best], best
+
+    def _close_ok(self, i: int, latest_arrival: int) -> np.ndarray:
+        """Closing dates c (0..R, R meaning never) allowed for store i."""
+        st, R = self.stores[i], self.R
+        c = np.arange(R + 1)
+        if st.close_fixed is not None:
+            return c == min(st.close_fixed, R)
+        ok = np.isin(c, st.dates) | (c == R)
+        if latest_arrival >= 0:  # it must be open when shipments arrive
+            ok &= (c > latest_arrival) if latest_arrival < R else (c == R)
+        return ok
+
+    def _rent(self, i: int, c: np.ndarray) -> np.ndarray:
+        """Locked rent owed by store i if it closes at relative period c."""
+        st, R = self.stores[i], self.R
+        if st.lock is None:
+            return np.zeros(len(c))
+        if st.lock[0] == "locked":
+            _, tu, rent = st.lock
+            tail = np.concatenate([np.cumsum(rent[::-1])[::-1], [0.0]])
+            return tail[np.minimum(c, R)]
+        _, tk, tu, rent = st.lock
+        tail = np.concatenate([np.cumsum(rent[::-1])[::-1], [0.0]])
+        return np.where(c > tk, tail[np.minimum(c, R)], 0.0)
+
+    # the MILP -------------------------------------------------------------
+    def solve(self, choice: list[int]) -> dict:
+        """Solve the MILP for schedule ``choice[i]`` of each store."""
+        R, S = self.R, len(self.stores)
+        # sales depend on a path's prefix only: one variable per node of the
+        # scenario tree (depth t = period t)
+        trees = [self._tree(st.paths) for st in self.stores]
+        # open/closed is one binary per segment between allowed closing dates
+        seg_of, seg_start = [], []
+        for i in range(S):
+            ok = self._close_ok(i, -1)[:R]
+            starts = [0] + [t for t in range(1, R) if ok[t]]
+            seg = np.searchsorted(starts, np.arange(R), side="right") - 1
+            seg_of.append(seg)
+            seg_start.append(starts)
+        seg_off = np.cumsum([0] + [len(st_) for st_ in seg_start])
+        npair = len(self.pairs)
+        has_fixed = [p[4] > 0 for p in self.pairs]
+        off_b = 0
+        off_x = off_b + int(seg_off[-1])
+        off_y = off_x + npair
+        ny = sum(has_fixed)
+        off_sig = off_y + ny
+        sig_off = np.cumsum([0] + [len(tr[0]) for tr in trees])
+        n = off_sig + int(sig_off[-1])
+        yidx = {}
+        k = 0
+        for p in range(npair):
+            if has_fixed[p]:
+                yidx[p] = off_y + k
+                k += 1
+
+        def bi(i, t):
+            return off_b + int(seg_off[i]) + int(seg_of[i][t])
+
+        c = np.zeros(n)  # maximise c @ v
+        const = 0.0
+        lb, ub = np.zeros(n), np.full(n, np.inf)
+        integ = np.zeros(n)
+        rows, cols, vals, rlo, rhi = [], [], [], [], []
+        r = 0
+
+        def add(entries, lo, hi):
+            nonlocal r
+            for j, v in entries:
+                rows.append(r)
+                cols.append(j)
+                vals.append(v)
+            rlo.append(lo)
+            rhi.append(hi)
+            r += 1
+
+        into = [[p for p in range(npair) if self.pairs[p][1] == i] for i in range(S)]
+        outof = [[p for p in range(npair) if self.pairs[p][0] == i] for i in range(S)]
+        for p, (a, b_, lead, cost, fixed) in enumerate(self.pairs):
+            j = off_x + p
+            ub[j] = self.stores[a].z
+            c[j] = -cost - self.stores[a].salv + self.stores[b_].salv
+            if has_fixed[p]:
+                c[yidx[p]] = -fixed
+                ub[yidx[p]] = 1
+                integ[yidx[p]] = 1
+                add([(j, 1.0), (yidx[p], -self.stores[a].z)], -np.inf, 0.0)
+            # destination open when the shipment arrives
+            add([(j, 1.0), (bi(b_, min(lead, R - 1)), -self.stores[a].z)], -np.inf, 0.0)
+        for i, st in enumerate(self.stores):
+            lv = choice[i]
+            price, d = st.price[lv], st.d[lv]  # (R,), (P, R)
+            const += st.salv * (st.z + st.pipe.sum())
+            ok = self._close_ok(i, -1)
+            for g_, t0 in enumerate(seg_start[i]):
+                j = off_b + int(seg_off[i]) + g_
+                integ[j] = 1
+                ub[j] = 1
+                if not ok[t0]:  # the first segment, before any allowed closing date
+                    lb[j] = 1
+                if st.close_fixed is not None and t0 >= st.close_fixed:
+                    ub[j] = 0
+                if g_ + 1 < len(seg_start[i]):
+                    add([(j + 1, 1.0), (j, -1.0)], -np.inf, 0.0)
+            for t in range(R):
+                c[bi(i, t)] -= st.op[t]
+            if st.lock is not None:
+                if st.lock[0] == "locked":
+                    _, tu, rent = st.lock
+                    for t in range(R):
+                        c[bi(i, t)] += rent[t]
+                        const -= rent[t]
+                else:
+                    _, tk, tu, rent = st.lock
+                    if 0 <= tk < R:
+                        c[bi(i, tk)] -= rent[tk:].sum()
+                        for t in range(tk, R):
+                            c[bi(i, t)] += rent[t]
+            if outof[i]:
+                add([(off_x + p, 1.0) for p in outof[i]], -np.inf, st.z)
+            M = st.z + st.pipe.sum() + sum(self.stores[self.pairs[p][0]].z for p in into[i])
+            cum_pipe = np.cumsum(st.pipe)
+            depth, parent, prob, first_path = trees[i]
+            base = off_sig + int(sig_off[i])
+            for node in range(len(depth)):
+                t = int(depth[node])
+                j = base + node
+                dk = float(d[first_path[node], t])
+                c[j] = prob[node] * (price[t] - st.salv)
+                # sales within scaled demand: sigma - d g (in_t - out) <= d
+                e = [(j, 1.0)]
+                if dk > 0:
+                    e += [(off_x + p, -dk * st.g) for p in into[i] if self.pairs[p][2] <= t]
+                    e += [(off_x + p, dk * st.g) for p in outof[i]]
+                add(e, -np.inf, dk)
+                # sales along the path so far within the units available by then
+                e, a = [], node
+                while a >= 0:
+                    e.append((base + a, 1.0))
+                    a = int(parent[a])
+                e += [(off_x + p, 1.0) for p in outof[i]]
+                e += [(off_x + p, -1.0) for p in into[i] if self.pairs[p][2] <= t]
+                add(e, -np.inf, st.z + cum_pipe[t])
+                # no sales while closed (M: the most this scenario could sell then)
+                inflow_max = sum(self.stores[self.pairs[p][0]].z for p in into[i] if self.pairs[p][2] <= t)
+                Mk = min(M, dk * (1.0 + st.g * inflow_max))
+                if Mk <= 0:
+                    ub[j] = 0.0
+                else:
+                    add([(j, 1.0), (bi(i, t), -Mk)], -np.inf, 0.0)
+                    if inflow_max > 0:
+                        # valid and tighter: own demand needs the store open,
+                        # only the transfer-induced part can come without it
+                        e = [(j, 1.0), (bi(i, t), -dk)]
+                        e += [(off_x + p, -dk * st.g) for p in into[i] if self.pairs[p][2] <= t]
+                        add(e, -np.inf, 0.0)
+        A = sparse.csr_array((vals, (rows, cols)), shape=(r, n))
+        res = milp(-c, constraints=LinearConstraint(A, rlo, rhi), integrality=integ,
+                   bounds=Bounds(lb, ub),
+                   options={"time_limit": self.time_limit, "mip_rel_gap": 1e-6, "presolve": True})
+        if res.x is None:
+            raise RuntimeError(f"craig_raman subproblem: {res.message}")
+        v = res.x
+        bseg = np.rint(v[off_b: off_x]).astype(bool)
+        b = np.stack([bseg[int(seg_off[i]) + seg_of[i]] for i in range(S)])
+        x = np.maximum(v[off_x: off_x + npair], 0.0)
+        return dict(value=float(-res.fun + const), b=b, x=x, choice=list(choice))
+
+    @staticmethod
+    def _tree(paths: np.ndarray):
+        """Scenario tree of the paths' prefixes: per node its depth, parent
+        (-1 at the root level), probability and one path through it."""
+        P, R = paths.shape
+        depth, parent, prob, first = [], [], [], []
+        prev = None
+        offset = 0
+        for t in range(R):
+            _, idx, inv, cnt = np.unique(paths[:, : t + 1], axis=0, return_index=True,
+                                         return_inverse=True, return_counts=True)
+            inv = inv.ravel()
+            n_t = len(idx)
+            depth += [t] * n_t
+            prob += list(cnt / P)
+            first += list(idx)
+            if prev is None:
+                parent += [-1] * n_t
+            else:
+                par = np.empty(n_t, dtype=np.int64)
+                par[inv] = prev[0] + prev[1]  # node of each path's prefix one period shorter
+                parent += list(par)
+            prev = (offset, inv)
+            offset += n_t
+        return np.array(depth), np.array(parent), np.array(prob), np.array(first)
+
+    def flows(self, x: np.ndarray, i: int) -> tuple[np.ndarray, float, float, int]:
+        """(inflow by period (R,), outflow, total inflow, latest arrival or -1) of store i."""
+        R = self.R
+        inflow = np.zeros(R)
+        total, latest = 0.0, -1
+        out = 0.0
+        for p, (a, b_, lead, _, _) in enumerate(self.pairs):
+            if x[p] <= 1e-9:
+                continue
+            if b_ == i:
+                total += x[p]
+                latest = max(latest, lead)
+                if lead < R:
+                    inflow[lead:] += x[p]
+            if a == i:
+                out += x[p]
+        return inflow, out, total, latest
+
+
+# --------------------------------------------------------------------------
+@register("craig_raman")
+class CraigRaman(Policy):
+    """Craig & Raman (2016) section 5 heuristic on a rolling horizon; see the module docstring.
+
+    Options: ``every`` (re-solve every k periods; default: every period up
+    to 10 periods, else about ten re-solves per event), ``max_paths``
+    (product scenario paths up to this many, else comonotone),
+    ``max_family`` (enumerate all rule-feasible schedules up to this many),
+    ``n_milp`` (MILPs per store per coordinate-ascent round), ``rounds``,
+    ``max_starts`` (groups with at most this many transfer pairs also start
+    the search from "ship a source's whole stock on one pair"),
+    ``time_limit`` (seconds per MILP; the incumbent is used when it runs out).  ``value_estimate``: the first
+    solve's subproblem value (expected profit the plan predicts).
+    """
+
+    def __init__(self, scenario: Scenario, every: int | None = None, max_paths: int = 125,
+                 max_family: int = 3000, n_milp: int = 1, rounds: int = 2, time_limit: float = 1.0,
+                 max_starts: int = 6, **options: Any):
+        T = scenario.horizon
+        self.every = int(every) if every is not None else (1 if T <= 10 else max(1, round(T / 10)))
+        if self.every < 1:
+            raise ValueError(f"every={every!r}: must be >= 1")
+        self.max_paths, self.max_family = int(max_paths), int(max_family)
+        self.n_milp, self.rounds, self.time_limit = int(n_milp), int(rounds), float(time_limit)
+        self.max_starts = int(max_starts)
+        super().__init__(scenario, **options)
+
+    @classmethod
+    def check_supported(cls, scenario: Scenario) -> None:
+        if scenario.pricing != "ladder":
+            raise UnsupportedScenario(f"pricing={scenario.pricing!r}: craig_raman posts ladder markdowns")
+        if not isinstance(scenario.demand, ElasticityDemand):
+            raise UnsupportedScenario("craig_raman builds its scenarios from elasticity demand's count "
+                                      "distribution (Craig & Raman section 5.3)")
+
+    def solve(self) -> None:
+        sc = self.scenario
+        self.params = dyn.Params(sc)
+        self.estimator = EffectEstimator(sc)
+        self.next_ok = level_transitions(sc)
+        self.plan = None
+        self.value_estimate = None
+        self._first_value = None
+        self._cache: dict = {}
+
+    def reset(self, seed: int | None = None, scenario: Scenario | None = None) -> None:
+        super().reset(seed, scenario)
+        self.estimator.reset()
+        self.plan = None
+
+    # ------------------------------------------------------------ inputs
+    def _store_data(self, t: int, st: dyn.State, s: int, mask_row: np.ndarray, tables: dict) -> StoreData:
+        sc, R = self.scenario, self.scenario.horizon - t
+        L = len(sc.ladder)
+        z = float(st.on_hand[0, s])
+        pipe = np.zeros(R)
+        for k in range(st.pipeline.shape[2]):
+            if k + 1 < R:
+                pipe[k + 1] += st.pipeline[0, s, k]
+        cur = int(np.abs(sc.ladder - st.markdown[0, s]).argmin())
+        if sc.is_dc[s]:
+            levels = np.full((1, R), cur)
+        else:
+            mc = sc.markdowns.max_changes
+            levels = schedule_family(R, cur, int(st.hold[0, s]), t == 0 or st.hold[0, s] == 0, mask_row,
+                                     self.next_ok, sc.markdowns.min_hold,
+                                     None if mc is None else int(mc - st.changes[0, s]), self.max_family)
+        price = (1.0 - sc.ladder[levels]) * sc.list_price[s]
+        d, paths = self._scenarios(t, s, z, pipe, price, tables)
+        beta = float(sc.demand.beta_inv)
+        close_fixed = None
+        announced = st.close_at[0, s] < NO_CLOSE
+        if announced:
+            close_fixed = int(st.close_at[0, s] - t)
+            close_min = close_fixed
+        elif not sc.closable[s]:
+            close_min = R
+        else:
+            close_min = int(max(sc.notice[s], sc.earliest_close[s] - t))
+            close_min = min(close_min, R)
+        # closing dates: every period until the next re-solve, then every
+        # `every` periods (a plan only acts on closings it announces before then)
+        if close_fixed is not None:
+            dates = np.array([close_fixed])
+        else:
+            dates = np.union1d(np.arange(close_min, min(close_min + self.every, R)),
+                               np.arange(close_min + self.every, R, self.every))
+        lock = None
+        if sc.lock_period[s] < NO_CLOSE and sc.lock_until[s] >= t:
+            rent = sc.locked_rent[s, t:]
+            tu = int(sc.lock_until[s] - t)
+            if st.locked[0, s]:
+                lock = ("locked", tu, rent)
+            elif sc.lock_period[s] >= t:
+                lock = ("pending", int(sc.lock_period[s] - t), tu, rent)
+        return StoreData(s=s, z=z, pipe=pipe, price=price, levels=levels, d=d, paths=paths,
+                         g=beta / max(z, 1.0), op=sc.operating_costs[s, t:].copy(),
+                         salv=float(sc.salvage_price[s]), close_min=close_min,
+                         close_fixed=close_fixed, dates=dates.astype(np.int64), lock=lock)
+
+    def _scenarios(self, t: int, s: int, z: float, pipe: np.ndarray, price: np.ndarray,
+                   tables: dict) -> np.ndarray:
+        """(F, P, R) scenario demands of store s along each path for each
+        schedule's prices, and the paths' percentile indices (P, R)."""
+        sc = self.scenario
+        F, R = price.shape
+        K = len(PERCENTILES)
+        if K ** R <= self.max_paths:
+            paths = np.array(list(itertools.product(range(K), repeat=R))).reshape(-1, R)
+        else:  # comonotone: the k-th percentile in every period
+            paths = np.repeat(np.arange(K)[:, None], R, axis=1)
+        if sc.is_dc[s]:
+            return np.zeros((F, len(paths), R)), paths
+        u = float(self.estimator.effect[s])
+        mu = np.empty((F, R))
+        inv = np.full(F, z)
+        dm = self.estimator.demand
+        for tau in range(R):
+            inv = inv + pipe[tau]
+            mu[:, tau] = np.asarray(dm.mean(s, t + tau, price[:, tau], on_hand=np.maximum(inv, 0.0),
+                                            effect=1.0), float)
+            inv = inv - np.minimum(mu[:, tau] * u, inv)
+        key = s if self.estimator.active else -1
+        if key not in tables:
+            lm = float(self.estimator.log_mean[s]) if self.estimator.active else 0.0
+            lv = float(self.estimator.log_var[s]) if self.estimator.active else 0.0
+            tables[key] = QuantileTable(dm, lm, lv)
+        q = tables[key](mu)  # (F, R, K), effect included
+        return q[:, np.arange(R)[None, :], paths], paths  # (F, P, R)
+
+    # ------------------------------------------------------------ search
+    def _search(self, sub: Subproblem, uniform: bool) -> dict:
+        sc = self.scenario
+        S = len(sub.stores)
+        none = np.zeros(len(sub.pairs))
+        dc = [bool(sc.is_dc[st.s]) for st in sub.stores]
+        # the paper's bound: revenue plus salvage cannot exceed every unit sold
+        # at the smallest markdown (or salvaged, if that pays more)
+        units = np.array([(st.z + st.pipe.sum()) * sc.list_price[st.s] for st in sub.stores])
+        salv_rate = max((st.salv / sc.list_price[st.s] for st in sub.stores), default=0.0)
+
+        def bound(m):
+            return units.sum() * max(1.0 - m, salv_rate)
+
+        def scores(i, x):
+            inflow, out, tot, latest = sub.flows(x, i)
+            return sub.score(i, inflow, out, tot, latest)[0]
+
+        def min_md(i, f):
+            return 1.0 if dc[i] else float(sc.ladder[sub.stores[i].levels[f]].min())
+
+        if uniform:  # one chain schedule: every selling store takes family member f
+            F = next((len(st.levels) for st, d in zip(sub.stores, dc) if not d), 1)
+            tot = sum(scores(i, none) for i in range(S) if not dc[i]) if not all(dc) else np.zeros(F)
+            best = None
+            for f in np.argsort(-tot)[: max(1, self.n_milp)]:
+                choice = [0 if dc[i] else int(f) for i in range(S)]
+                if best is not None and bound(min(min_md(i, choice[i]) for i in range(S))) <= best["value"]:
+                    continue
+                res = sub.solve(choice)
+                if best is None or res["value"] > best["value"]:
+                    best = res
+            return best
+        # starts: schedules that are best with no transfers, and (few pairs)
+        # with a source's whole stock shipped on one pair, so schedules made
+        # for a large inflow or outflow are proposed to the MILP too
+        patterns = [none]
+        if 0 < len(sub.pairs) <= self.max_starts:
+            for p, (a, *_rest) in enumerate(sub.pairs):
+                x = none.copy()
+                x[p] = sub.stores[a].z
+                patterns.append(x)
+        best, seen = None, set()
+        for x in patterns:
+            choice = tuple(int(np.argmax(scores(i, x))) for i in range(S))
+            if choice in seen:
+                continue
+            seen.add(choice)
+            res = sub.solve(list(choice))
+            if best is None or res["value"] > best["value"] + 1e-9:
+                best = res
+        if not sub.pairs:
+            return best
+        for _ in range(self.rounds):
+            improved = False
+            for i in range(S):
+                if dc[i]:
+                    continue
+                top = np.argsort(-scores(i, best["x"]))[: self.n_milp]
+                others = min((min_md(j, best["choice"][j]) for j in range(S) if j != i), default=1.0)
+                mins = np.array([min(min_md(i, f), others) for f in top])
+                for f, m in zip(top[np.argsort(mins, kind="stable")], np.sort(mins, kind="stable")):
+                    if bound(m) <= best["value"]:  # the paper's stopping rule
+                        break
+                    if int(f) == best["choice"][i]:
+                        continue
+                    cand = list(best["choice"])
+                    cand[i] = int(f)
+                    res = sub.solve(cand)
+                    if res["value"] > best["value"] + 1e-9:
+                        best, improved = res, True
+            if not improved:
+                break
+        return best
+
+    def _resolve(self, obs: dict) -> None:
+        sc, p = self.scenario, self.params
+        t = int(obs["t"])
+        R = sc.horizon - t
+        st = rule_state(p, obs)
+        # the plan is a function of the observed state and the demand estimate
+        key = (t, st.on_hand.tobytes(), st.pipeline.tobytes(), st.markdown.tobytes(), st.hold.tobytes(),
+               st.changes.tobytes(), st.close_at.tobytes(), st.locked.tobytes(),
+               np.round(self.estimator.log_mean, 12).tobytes(),
+               np.round(self.estimator.log_var, 12).tobytes())
+        if key in self._cache:
+            self.plan = dict(self._cache[key])
+            return
+        mask = dyn.markdown_ladder_mask(p, st)[0]
+        closed = st.close_at[0] <= t
+        open_stores = [int(s) for s in np.flatnonzero(~closed)]
+        uniform = sc.markdowns.uniform_pricing
+        if uniform:
+            live = ~closed & ~sc.is_dc
+            if live.any():
+                mask = np.broadcast_to(mask[live].all(0), mask.shape)
+        tables: dict = {}
+        data = {s: self._store_data(t, st, s, mask[s], tables) for s in open_stores}
+        # usable transfer pairs now
+        pairs_all = []
+        tn = sc.transfers
+        ok = dyn.ship_allowed(p, st)[0] if p.P else np.zeros(0, dtype=bool)
+        for k, (a, b_) in enumerate(tn.pairs if tn is not None else ()):
+            if ok[k] and a in data and b_ in data and data[b_].close_fixed is None:
+                fixed = 0.0 if tn.fixed_cost is None else float(tn.fixed_cost[a][b_])
+                pairs_all.append((k, a, b_, int(tn.lead_time[a][b_]), float(tn.unit_cost[a][b_]), fixed))
+        # groups of stores linked by usable pairs (one group for a chain schedule)
+        parent = {s: s for s in open_stores}
+
+        def root(s):
+            while parent[s] != s:
+                parent[s] = parent[parent[s]]
+                s = parent[s]
+            return s
+
+        for _, a, b_, *_ in pairs_all:
+            parent[root(a)] = root(b_)
+        if uniform and open_stores:
+            for s in open_stores:
+                parent[root(s)] = root(open_stores[0])
+        groups: dict = {}
+        for s in open_stores:
+            groups.setdefault(root(s), []).append(s)
+        plan = dict(t=t, levels={}, close={}, ship=np.zeros(p.P, dtype=np.int64), value=0.0)
+        for members in groups.values():
+            idx = {s: i for i, s in enumerate(members)}
+            gp = [(idx[a], idx[b_], lead, cost, fixed) for (_, a, b_, lead, cost, fixed) in pairs_all
+                  if a in idx and b_ in idx]
+            keys = [k for (k, a, b_, *_) in pairs_all if a in idx and b_ in idx]
+            sub = Subproblem([data[s] for s in members], gp, R, self.time_limit)
+            res = self._search(sub, uniform)
+            plan["value"] += res["value"]
+            for i, s in enumerate(members):
+                plan["levels"][s] = data[s].levels[res["choice"][i]]
+                b = res["b"][i]
+                plan["close"][s] = int(np.argmin(b)) if not b.all() else R
+            for k, xv, (a, b_, *_rest) in zip(keys, res["x"], gp):
+                src = members[a]
+                on = float(st.on_hand[0, src])
+                if on > 0 and xv > 0.5:
+                    q = np.asarray(tn.quantities)
+                    plan["ship"][k] = int(np.abs(q - xv / on).argmin())
+        # the menu entries of one source must not ship more than it holds
+        if p.P:
+            q = np.asarray(tn.quantities)
+            for a in np.unique(p.src):
+                ks = np.flatnonzero(p.src == a)
+                while q[plan["ship"][ks]].sum() > 1.0 + 1e-9:
+                    j = ks[np.argmax(q[plan["ship"][ks]])]
+                    plan["ship"][j] -= 1
+        self.plan = plan
+        if len(self._cache) > 512:
+            self._cache.clear()
+        self._cache[key] = dict(plan)
+        if self._first_value is None:
+            self._first_value = plan["value"]
+            self.value_estimate = plan["value"]
+
+    def decide(self, obs: dict) -> Any:
+        sc, p = self.scenario, self.params
+        t = int(obs["t"])
+        self.estimator.update(obs["last_sold"])
+        if self.plan is None or t - self.plan["t"] >= self.every or t < self.plan["t"]:
+            self._resolve(obs)
+        plan = self.plan
+        tau = t - plan["t"]
+        st = rule_state(p, obs)
+        mask = dyn.markdown_ladder_mask(p, st)[0]
+        closed = st.close_at[0] <= t
+        md = st.markdown[0].copy()
+        close = np.zeros(sc.n_stores, dtype=bool)
+        can = dyn.close_allowed(p, st)[0] if sc.has_closing else close
+        for s, lv in plan["levels"].items():
+            if closed[s] or sc.is_dc[s]:
+                continue
+            want = sc.ladder[lv[min(tau, len(lv) - 1)]]
+            allowed = sc.ladder[mask[s]]
+            md[s] = allowed[np.abs(allowed - want).argmin()] if len(allowed) else md[s]
+        for s, c in plan["close"].items():
+            if can[s] and c < sc.horizon - plan["t"] and c - int(sc.notice[s]) <= tau:
+                close[s] = True
+        if sc.markdowns.uniform_pricing:
+            live = ~closed & ~sc.is_dc
+            if live.any():
+                first = int(np.flatnonzero(live)[0])
+                md[:] = md[first]
+        ship = plan["ship"] if tau == 0 else np.zeros(p.P, dtype=np.int64)
+        if p.P:
+            ok = dyn.ship_allowed(p, st)[0]
+            ship = np.where(ok, ship, 0)
+            # nothing ships to a store announced to close now
+            dst_closing = close[p.dst] & (t + sc.notice[p.dst] <= t + p.lead)
+            ship = np.where(dst_closing, 0, ship)
+        self.estimator.record(t, (1.0 - md) * sc.list_price,
+                              st.on_hand[0] - self._shipped_out(st, ship), ~closed)
+        return self.encode(md, close, ship)
+
+    def _shipped_out(self, st: dyn.State, ship: np.ndarray) -> np.ndarray:
+        p = self.params
+        out = np.zeros(self.scenario.n_stores)
+        if p.P:
+            units = ship_units(p.quantities[ship], st.on_hand[0, p.src])
+            np.add.at(out, p.src, units)
+        return out
