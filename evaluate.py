@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="worker processes")
     p.add_argument("--json", dest="json_path", default=None, help="write the results here")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
+    p.add_argument("--vec", choices=("auto", "single"), default="auto",
+                   help="auto: policies that act on a batch (PPO) play all episodes at once on the "
+                        "native batched env (same draws); single: one episode at a time")
     return p
 
 
@@ -49,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides = parse_overrides(args.overrides)
         policies = [s.strip() for s in args.policies.split(",") if s.strip()]
         results = evaluate(args.scenario, policies, args.episodes, seed=args.seed,
-                           overrides=overrides, workers=args.workers, progress=args.progress)
+                           overrides=overrides, workers=args.workers, progress=args.progress,
+                           vec=args.vec)
     except (ValueError, OSError) as e:
         print(f"evaluate.py: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2

@@ -148,6 +148,22 @@ class PPOPolicy(Policy):
         return np.asarray(a, dtype=np.int64).reshape(-1)
 
 
+    #: the evaluation harness may step many episodes at once through
+    #: :meth:`act_batch` on the native batched env (one ``predict`` call per period)
+    batched = True
+
+    def act_batch(self, observations: np.ndarray, masks: np.ndarray | None = None) -> np.ndarray:
+        """Actions for a batch of observations (and, for MaskablePPO, their masks)."""
+        obs = np.asarray(observations, dtype=np.float32)
+        if self.masked:
+            if masks is None:
+                raise ValueError("act_batch: a MaskablePPO model needs the batch's action masks")
+            a, _ = self.model.predict(obs, deterministic=self.deterministic, action_masks=masks)
+        else:
+            a, _ = self.model.predict(obs, deterministic=self.deterministic)
+        return np.asarray(a)
+
+
 def load_ppo(path: str, env: Any) -> PPOPolicy:
     """Model loader for ``baselines.evaluation`` (``ppo=path`` and ``maskable_ppo=path``)."""
     return PPOPolicy(path, env)

@@ -135,6 +135,17 @@ class Policy:
     def decide(self, obs: dict[str, np.ndarray]) -> Any:
         raise NotImplementedError
 
+    #: True when the policy implements :meth:`act_batch` (no per-episode
+    #: state), so the evaluation harness may step many episodes at once on
+    #: the native batched env.
+    batched = False
+    #: True when :meth:`act_batch` needs the batch's action masks.
+    masked = False
+
+    def act_batch(self, observations: np.ndarray, masks: np.ndarray | None = None) -> np.ndarray:
+        """Actions for a batch of observations (policies with ``batched = True``)."""
+        raise NotImplementedError
+
     # helpers for subclasses ------------------------------------------------
     def encode(self, markdown, close=None, ship=None) -> Any:
         """Flat action from per-store markdowns (fractions), closings, ship indices.

@@ -249,10 +249,11 @@ class _Runner:
     """Per process: one env and one policy per label, built on first use."""
 
     def __init__(self, scenario_id: str, overrides: Mapping[str, Any],
-                 factories: Mapping[str, PolicyFactory]):
+                 factories: Mapping[str, PolicyFactory], vec: str = "auto"):
         self.scenario_id = scenario_id
         self.overrides = dict(overrides)
         self.factories = factories
+        self.vec = vec
         self.built: dict[str, tuple[Any, Policy | None, str | None]] = {}
 
     def _build(self, label: str) -> tuple[Any, Policy | None, str | None, float | None]:
@@ -275,6 +276,8 @@ class _Runner:
         if policy is None:
             return out
         solve0 = float(getattr(policy, "solve_seconds", 0.0) or 0.0)
+        if self.vec == "auto" and getattr(policy, "batched", False):
+            return self._run_batched(policy, out, start, stop, seed, tick)
         clock = time.perf_counter
         for i in range(start, stop):
             obs, _ = env.reset(seed=seed + i)
@@ -303,6 +306,47 @@ class _Runner:
         return out
 
 
+    def _run_batched(self, policy: Policy, out: _Chunk, start: int, stop: int, seed: int,
+                     tick: Callable[[], None] | None) -> _Chunk:
+        """Episodes ``start..stop-1`` at once on the native batched env.
+
+        Copy ``k`` is seeded ``seed + start + k`` exactly as the single env of
+        episode ``start + k`` would be, so the draws (and, for a policy
+        without per-episode state, the results) are those of the
+        one-episode-at-a-time loop; the policy acts once per period for the
+        whole batch through ``act_batch``.
+        """
+        from liqenv.vector import LiquidationBatch
+
+        n = stop - start
+        batch = LiquidationBatch(self.scenario_id, n, **self.overrides)
+        batch.reset_copies(np.arange(n), [seed + i for i in range(start, stop)])
+        policy.reset(seed=seed + start)
+        obs = batch.observe()
+        clock = time.perf_counter
+        while True:
+            masks = batch.action_masks() if getattr(policy, "masked", False) else None
+            t0 = clock()
+            actions = policy.act_batch(obs, masks)
+            out.act_seconds += clock() - t0
+            out.acts += n
+            obs, _, done, _ = batch.step(actions)
+            if done.all():  # every copy has the same horizon
+                break
+        st = batch.state
+        units = np.array([sc.total_inventory for sc in batch.scenarios], dtype=float)
+        cost = np.array([sc.unit_cost for sc in batch.scenarios])
+        v = getattr(policy, "value_estimate", None)
+        out.profit.extend(st.profit_total.tolist())
+        out.sell_through.extend((st.sold_total / units).tolist())
+        out.nrc.extend((st.profit_total / (units * cost)).tolist())
+        out.value.extend([None if v is None else float(v)] * n)
+        if tick is not None:
+            for _ in range(n):
+                tick()
+        return out
+
+
 # Parallel workers: the parent sets these before the pool forks, so the
 # factories (lambdas included) need not be pickled; with the spawn start
 # method the job carries them instead.
@@ -320,6 +364,7 @@ class _Job:
     stop: int
     seed: int
     factories: dict | None = None
+    vec: str = "auto"
 
 
 def _run_job(job: _Job) -> dict[str, _Chunk]:
@@ -327,7 +372,7 @@ def _run_job(job: _Job) -> dict[str, _Chunk]:
     if runner is None:
         _WORKER_RUNNERS.clear()
         facs = job.factories if job.factories is not None else _PARENT_FACTORIES
-        runner = _WORKER_RUNNERS[job.token] = _Runner(job.scenario_id, job.overrides, facs)
+        runner = _WORKER_RUNNERS[job.token] = _Runner(job.scenario_id, job.overrides, facs, job.vec)
     return {lab: runner.run(lab, job.start, job.stop, job.seed) for lab in job.labels}
 
 
@@ -345,7 +390,7 @@ def _progress_bar(total: int, enabled: bool):
 
 
 def _run_parallel(scenario_id: str, overrides: dict, factories: dict[str, PolicyFactory],
-                  episodes: int, seed: int, workers: int, bar) -> dict[str, list[_Chunk]]:
+                  episodes: int, seed: int, workers: int, bar, vec: str = "auto") -> dict[str, list[_Chunk]]:
     global _PARENT_FACTORIES
     methods = mp.get_all_start_methods()
     ctx = mp.get_context("fork") if "fork" in methods else mp.get_context()
@@ -355,7 +400,7 @@ def _run_parallel(scenario_id: str, overrides: dict, factories: dict[str, Policy
     # builds its env and policies once and reuses them for later chunks.
     n_chunks = min(episodes, workers * (4 if bar is not None else 1))
     token = uuid.uuid4().hex
-    jobs = [_Job(token, scenario_id, overrides, labels, a, b, seed, carried)
+    jobs = [_Job(token, scenario_id, overrides, labels, a, b, seed, carried, vec)
             for a, b in _split(episodes, n_chunks)]
     _PARENT_FACTORIES = dict(factories)
     chunks: dict[str, list[_Chunk]] = {lab: [] for lab in labels}
@@ -421,7 +466,8 @@ def _compare(results: dict[str, dict], profits: dict[str, np.ndarray]) -> None:
 
 def evaluate(scenario_id: str, policies: Mapping[str, PolicyFactory | str] | Sequence[str],
              episodes: int, seed: int = 0, overrides: Mapping[str, Any] | None = None,
-             workers: int = 1, progress: bool = False, *, unknown: str = "raise") -> dict:
+             workers: int = 1, progress: bool = False, *, unknown: str = "raise",
+             vec: str = "auto") -> dict:
     """Run each policy for ``episodes`` episodes on env seeds ``seed .. seed+episodes-1``.
 
     Args:
@@ -437,6 +483,10 @@ def evaluate(scenario_id: str, policies: Mapping[str, PolicyFactory | str] | Seq
         progress: show a tqdm bar when ``episodes * len(policies) >= 100``.
         unknown: ``"raise"`` (an unknown policy name raises ``ValueError``) or
             ``"report"`` (it is reported as unsupported).
+        vec: ``"auto"`` (policies that act on a batch, such as the PPO
+            adapter, play all their episodes at once on the native batched
+            env, which gives the same draws) or ``"single"`` (one env, one
+            episode at a time, for every policy).
 
     Returns:
         ``{"scenario", "episodes", "seed", "overrides", "results"}`` where
@@ -454,6 +504,8 @@ def evaluate(scenario_id: str, policies: Mapping[str, PolicyFactory | str] | Seq
         raise ValueError(f"workers={workers!r}: must be an integer >= 1")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed={seed!r}: must be a non-negative integer")
+    if vec not in ("auto", "single"):
+        raise ValueError(f"vec={vec!r}: must be 'auto' or 'single'")
     episodes, workers, seed = int(episodes), int(workers), int(seed)
     overrides = dict(overrides or {})
     make_env(scenario_id, overrides)  # a bad scenario or override fails here, once
@@ -463,11 +515,11 @@ def evaluate(scenario_id: str, policies: Mapping[str, PolicyFactory | str] | Seq
     bar = _progress_bar(episodes * len(factories), progress)
     try:
         if workers == 1 or episodes == 1 or not factories:
-            runner = _Runner(scenario_id, overrides, factories)
+            runner = _Runner(scenario_id, overrides, factories, vec)
             tick = bar.update if bar is not None else None
             chunks = {lab: [runner.run(lab, 0, episodes, seed, tick)] for lab in factories}
         else:
-            chunks = _run_parallel(scenario_id, overrides, factories, episodes, seed, workers, bar)
+            chunks = _run_parallel(scenario_id, overrides, factories, episodes, seed, workers, bar, vec)
     finally:
         if bar is not None:
             bar.close()

@@ -382,3 +382,31 @@ def test_reproduce_yang_rows_come_from_evaluate(monkeypatch, tmp_path):
     with pytest.raises(SystemExit) as e:
         yang.main(["--episodes", "0"])
     assert e.value.code == 2
+
+
+class _BatchedFixedMarkdown(Policy):
+    """A stateless test policy that also acts on a batch."""
+
+    batched = True
+
+    def __init__(self, scenario, level: int = 6):
+        self.level = level
+        super().__init__(scenario)
+
+    def decide(self, obs):
+        return self.level
+
+    def act_batch(self, observations, masks=None):
+        return np.full(len(observations), self.level, dtype=np.int64)
+
+
+def test_batched_evaluation_equals_one_episode_at_a_time():
+    fac = {"fixed": lambda env: _BatchedFixedMarkdown(env.unwrapped.scenario)}
+    a = evaluate("SingleStore-v0", fac, 40, seed=7, vec="auto")
+    b = evaluate("SingleStore-v0", fac, 40, seed=7, vec="single")
+    assert a["results"]["fixed"]["profits"] == b["results"]["fixed"]["profits"]
+    assert a["results"]["fixed"]["sell_through"] == b["results"]["fixed"]["sell_through"]
+    c = evaluate("SingleStore-v0", fac, 40, seed=7, vec="auto", workers=2)
+    assert c["results"]["fixed"]["profits"] == a["results"]["fixed"]["profits"]
+    with pytest.raises(ValueError, match="vec"):
+        evaluate("SingleStore-v0", fac, 4, vec="fast")
