@@ -11,7 +11,9 @@ ppo=runs/x/model.zip,sdp,pds`` evaluates a model beside the baselines.
 (monotone markdowns, hold periods, leases, what may ship).  The adapter
 reads them from the env it acts on (``env.unwrapped.action_masks()``), the
 same call MaskablePPO made during training; the evaluation harness hands
-every policy factory the env that policy plays.  This is honest: the masks
+every policy factory the env that policy plays, and when it plays many
+episodes at once on the native batched env (:meth:`PPOPolicy.act_batch`)
+it passes that batch's masks.  This is honest: the masks
 are the business rules applied to the rule state (last markdown, periods
 held, changes made, closing status, lease dates, on-hand units), which the
 observation also carries; they never read the hidden store effects or
@@ -96,6 +98,9 @@ class PPOPolicy(Policy):
     """
 
     name = "ppo"
+    #: the evaluation harness may step many episodes at once through
+    #: :meth:`act_batch` on the native batched env (one ``predict`` call per period)
+    batched = True
 
     def __init__(self, model_path: str | os.PathLike, env_or_scenario: Any, deterministic: bool = True):
         import torch
@@ -129,6 +134,13 @@ class PPOPolicy(Policy):
             raise ValueError(f"model {self.model_path!r} is a MaskablePPO model: pass the env it acts "
                              "on (its action_masks() are needed), not a scenario")
 
+    def reset(self, seed: int | None = None, scenario: Scenario | None = None) -> None:
+        super().reset(seed=seed, scenario=scenario)
+        if not self.deterministic and seed is not None:
+            import torch
+
+            torch.manual_seed(seed)  # sampled actions repeat with the episode's seed
+
     def action_masks(self) -> np.ndarray | None:
         """The env's current masks (MaskablePPO) or ``None`` (PPO)."""
         if not self.masked:
@@ -146,11 +158,6 @@ class PPOPolicy(Policy):
         if self.action_layout.kind == "box":
             return np.asarray(a, dtype=np.float32).reshape(1)
         return np.asarray(a, dtype=np.int64).reshape(-1)
-
-
-    #: the evaluation harness may step many episodes at once through
-    #: :meth:`act_batch` on the native batched env (one ``predict`` call per period)
-    batched = True
 
     def act_batch(self, observations: np.ndarray, masks: np.ndarray | None = None) -> np.ndarray:
         """Actions for a batch of observations (and, for MaskablePPO, their masks)."""

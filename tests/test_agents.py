@@ -120,6 +120,9 @@ def test_loaders_registered_with_the_harness(saved_ppo):
     direct = evaluate("liqenv/SingleStore-v0", {"ppo": lambda env: PPOPolicy(path, env)}, episodes=5,
                       seed=3, overrides=TINY)
     assert res["results"]["ppo"]["profits"] == direct["results"]["ppo"]["profits"]
+    single = evaluate("liqenv/SingleStore-v0", [f"ppo={path}"], episodes=5, seed=3, overrides=TINY,
+                      vec="single")
+    assert single["results"]["ppo"]["profits"] == res["results"]["ppo"]["profits"]
 
 
 def test_maskable_adapter_actions_satisfy_the_masks():
@@ -149,6 +152,11 @@ def test_maskable_adapter_actions_satisfy_the_masks():
             assert info["rule_violations"] == 0
             checked += 1
     assert checked == 6 * env.unwrapped.scenario.horizon
+    # the harness's batched path (masks from the batch) plays the same episodes
+    fac = {"ppo": lambda e: PPOPolicy(model, e)}
+    a = evaluate(scenario_id, fac, episodes=6, seed=0)["results"]["ppo"]["profits"]
+    b = evaluate(scenario_id, fac, episodes=6, seed=0, vec="single")["results"]["ppo"]["profits"]
+    np.testing.assert_allclose(a, b)
 
 
 # ------------------------------------------------------------------ learning
