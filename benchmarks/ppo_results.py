@@ -102,7 +102,7 @@ def train_run(sid: str, seed: int, out: Path, args, baselines: tuple[str, ...]) 
         cmd += ["--vec", args.vec]
     if out.exists():
         cmd += ["--force"] if args.force else ["--resume"]
-    print("+", " ".join(shlex.quote(c) for c in cmd[1:]), flush=True)
+    print("+ python train.py", " ".join(shlex.quote(c) for c in cmd[2:]), flush=True)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT)
     if proc.returncode != 0:
@@ -179,17 +179,24 @@ def main(argv: list[str] | None = None) -> int:
         lines += [f"### {sid}", "",
                   f"{hp.algo}, {entry['timesteps']:,} training steps per seed; training wall time per "
                   f"seed: {', '.join(f'{w:.0f} s' if w else 'reused' for w in walls.values())}.", "",
-                  "| policy | mean profit | ±95% CI | share of SDP | per-seed share of SDP |",
-                  "|---|---|---|---|---|"]
+                  "| policy | mean profit | ±95% CI | share of SDP | per-seed share of SDP "
+                  "| PPO minus this policy (paired, mean over seeds) | seeds where PPO is above (95% paired CI) |",
+                  "|---|---|---|---|---|---|---|"]
         per_seed = (", ".join(_fmt(x, pct=True) for x in ppo / sdp) if sdp else "n/a")
         lines.append(f"| PPO ({len(seeds)} seeds) | {_fmt(float(ppo.mean()))} | {_fmt(_ci(ppo))} "
-                     f"| {_fmt(ppo.mean() / sdp, pct=True) if sdp else 'n/a'} | {per_seed} |")
+                     f"| {_fmt(ppo.mean() / sdp, pct=True) if sdp else 'n/a'} | {per_seed} |  |  |")
         for b, r in base.items():
             if "unsupported" in r:
-                lines.append(f"| {b} | unavailable: {r['unsupported']} |  |  |  |")
-            else:
-                lines.append(f"| {b} | {_fmt(r['mean'])} | {_fmt(r['ci95'])} "
-                             f"| {_fmt(r['mean'] / sdp, pct=True) if sdp else 'n/a'} |  |")
+                lines.append(f"| {b} | unavailable: {r['unsupported']} |  |  |  |  |  |")
+                continue
+            diffs = [np.asarray(res[f"ppo_s{s}"]["profits"]) - np.asarray(r["profits"]) for s in seeds]
+            d_mean = [float(d.mean()) for d in diffs]
+            above = sum(float(d.mean()) - _ci(d) > 0 for d in diffs)
+            entry["baselines"][b]["ppo_minus_by_seed"] = d_mean
+            entry["baselines"][b]["ppo_minus_ci95_by_seed"] = [_ci(d) for d in diffs]
+            lines.append(f"| {b} | {_fmt(r['mean'])} | {_fmt(r['ci95'])} "
+                         f"| {_fmt(r['mean'] / sdp, pct=True) if sdp else 'n/a'} |  "
+                         f"| {np.mean(d_mean):+.3f} | {above}/{len(seeds)} |")
         lines.append("")
         print("\n".join(lines[-(len(base) + 6):]), flush=True)
     md = Path(args.md)
