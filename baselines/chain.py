@@ -243,7 +243,10 @@ class Practitioner(Policy):
         target = float(schedule_target(t, T, self.start, self.end))
         dist = np.where(mask, np.abs(sc.ladder - target), np.inf)
         md = sc.ladder[dist.argmin(1)]
-        md = np.where(closed, st.markdown[0], md)
+        if sc.markdowns.uniform_pricing and live.any():
+            md[:] = md[np.flatnonzero(live)[0]]  # the chain decision is read from store 0's entry
+        else:
+            md = np.where(closed, st.markdown[0], md)
 
         close = np.zeros(sc.n_stores, dtype=bool)
         if sc.has_closing:
@@ -292,7 +295,7 @@ class StorePDS(Policy):
     transfers.
     """
 
-    def __init__(self, scenario: Scenario, grid: int = 41, **options: Any):
+    def __init__(self, scenario: Scenario, grid: int = 25, **options: Any):
         self.grid = int(grid)
         if self.grid < 3:
             raise ValueError(f"grid={grid!r}: needs at least 3 points")
@@ -326,13 +329,16 @@ class StorePDS(Policy):
         return sc.salvage_price[stores][:, None] * x - rent[:, None]
 
     def _sales(self, stores, tau: int, x) -> np.ndarray:
-        """Expected units sold (n, L, G) at every level for units ``x`` (n, G)."""
-        u = self.estimator.effect[stores]
+        """Expected units sold (n, L, G) at every level for units ``x`` (n, G);
+        the demand model is asked once per distinct store (a store planned
+        twice shares its grid)."""
+        u = self.estimator.effect
         L = len(self.scenario.ladder)
+        uniq, first, inv = np.unique(stores, return_index=True, return_inverse=True)
         mu = np.stack([np.broadcast_to(np.asarray(self.estimator.demand.mean(
-            int(s), tau, self.price[s][:, None], on_hand=x[i][None, :], effect=u[i]), float),
-            (L, x.shape[1])) for i, s in enumerate(stores)])
-        return np.minimum(mu, x[:, None, :])
+            int(s), tau, self.price[s][:, None], on_hand=x[i][None, :], effect=u[s]), float),
+            (L, x.shape[1])) for s, i in zip(uniq, first)])
+        return np.minimum(mu[inv.ravel()], x[:, None, :])
 
     def _plan(self, t: int, z, stores, close_from, close_at, locked):
         """Backward pass; ``V[k]`` (n, L, H, G) is the value at the start of
@@ -343,6 +349,8 @@ class StorePDS(Policy):
         dx = np.maximum(z / (G - 1), 1e-12)
         V_next = np.broadcast_to(sc.salvage_price[stores][:, None, None, None] * xg[:, None, None, :],
                                  (n, L, H, G))
+        keep = np.minimum(np.arange(H) + 1, H - 1)  # held hh+1 periods -> hh+2 (capped)
+        rows = (np.arange(n * L * H) * G).reshape(n, L, H, 1)  # start of each grid row
         tables = {T - t: V_next}
         for tau in range(T - 1, t, -1):
             sold = self._sales(stores, tau, xg)
@@ -350,19 +358,15 @@ class StorePDS(Policy):
             rev = self.price[stores][:, :, None] * sold - sc.operating_costs[stores, tau][:, None, None]
             if tau < T - 1:
                 rev = rev - sc.holding_cost * left
+            # V_next at the units left, linearly interpolated on the grid, for every hold
             pos = np.clip(left / dx[:, None, None], 0.0, G - 1.0)
             i0 = np.minimum(pos.astype(np.int64), G - 2)
-            w = pos - i0
-
-            def at_left(Vh):  # Vh (n, L, G) -> its values at `left`, linearly interpolated
-                a = np.take_along_axis(Vh, i0, axis=2)
-                b = np.take_along_axis(Vh, i0 + 1, axis=2)
-                return a * (1.0 - w) + b * w
-
-            V = np.empty((n, L, H, G))
-            for hh in range(H):  # keep the level: held hh+1 -> hh+2 periods
-                V[:, :, hh, :] = rev + at_left(V_next[:, :, min(hh + 1, H - 1), :])
-            fresh = rev + at_left(V_next[:, :, 0, :])  # post level l' anew: held 1 period
+            w = (pos - i0)[:, :, None, :]
+            lin = rows + i0[:, :, None, :]
+            flat = np.ascontiguousarray(V_next).ravel()
+            at = np.take(flat, lin) * (1.0 - w) + np.take(flat, lin + 1) * w
+            V = rev[:, :, None, :] + at[:, :, keep, :]  # keep the level
+            fresh = rev + at[:, :, 0, :]  # post level l' anew: held 1 period next
             change = np.where(self.next_ok[None, :, :, None], fresh[:, None, :, :], -np.inf).max(2)
             V[:, :, H - 1, :] = np.maximum(V[:, :, H - 1, :], change)
             close = self._closing_value(stores, xg, tau, locked)[:, None, None, :]
@@ -445,6 +449,9 @@ class StorePDS(Policy):
                 # a store closing now still posts a markdown (any allowed one will do)
                 q_pick = np.where(mask[stores], q_best, -np.inf)
                 lv = np.where(np.isfinite(q_pick).any(1), q_pick.argmax(1), cur[:n])
-            md[stores] = np.where(sc.is_dc[stores], md[stores], sc.ladder[lv])
+            if sc.markdowns.uniform_pricing:
+                md[:] = sc.ladder[lv[0]]  # the chain decision is read from store 0's entry
+            else:
+                md[stores] = np.where(sc.is_dc[stores], md[stores], sc.ladder[lv])
         self.estimator.record(t, (1.0 - md) * sc.list_price, st.on_hand[0], ~closed)
         return self.encode(md, close)

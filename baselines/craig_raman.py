@@ -637,18 +637,6 @@ class CraigRaman(Policy):
         def min_md(i, f):
             return 1.0 if dc[i] else float(sc.ladder[sub.stores[i].levels[f]].min())
 
-        if uniform:  # one chain schedule: every selling store takes family member f
-            F = next((len(st.levels) for st, d in zip(sub.stores, dc) if not d), 1)
-            tot = sum(scores(i, none) for i in range(S) if not dc[i]) if not all(dc) else np.zeros(F)
-            best = None
-            for f in np.argsort(-tot)[: max(1, self.n_milp)]:
-                choice = [0 if dc[i] else int(f) for i in range(S)]
-                if best is not None and bound(min(min_md(i, choice[i]) for i in range(S))) <= best["value"]:
-                    continue
-                res = sub.solve(choice)
-                if best is None or res["value"] > best["value"]:
-                    best = res
-            return best
         # starts: schedules that are best with no transfers, and (few pairs)
         # with a source's whole stock shipped on one pair, so schedules made
         # for a large inflow or outflow are proposed to the MILP too
@@ -658,6 +646,23 @@ class CraigRaman(Policy):
                 x = none.copy()
                 x[p] = sub.stores[a].z
                 patterns.append(x)
+        if uniform:  # one chain schedule: every selling store takes family member f
+            F = next((len(st.levels) for st, d in zip(sub.stores, dc) if not d), 1)
+            best, seen = None, set()
+            for x in patterns:
+                tot = sum(scores(i, x) for i in range(S) if not dc[i]) if not all(dc) else np.zeros(F)
+                for f in np.argsort(-tot)[: max(1, self.n_milp)]:
+                    choice = tuple(0 if dc[i] else int(f) for i in range(S))
+                    if choice in seen:
+                        continue
+                    seen.add(choice)
+                    m = min(min_md(i, choice[i]) for i in range(S))
+                    if best is not None and bound(m) <= best["value"]:  # the paper's stopping rule
+                        continue
+                    res = sub.solve(list(choice))
+                    if best is None or res["value"] > best["value"]:
+                        best = res
+            return best
         best, seen = None, set()
         for x in patterns:
             choice = tuple(int(np.argmax(scores(i, x))) for i in range(S))

@@ -1,0 +1,122 @@
+"""``practitioner`` and ``store_pds`` (baselines/chain.py) on the chain scenarios.
+
+Full Chain-v0 episodes (Craig & Raman section 7.2: 40 stores, 60 days,
+leases with notice and rent locks, hidden store effects) with no rule
+repairs and every unit accounted for; the per-store plan beating current
+practice on the same demand draws; the practitioners' schedule and the
+re-forecast of store effects from sales; the other store scenarios.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import baselines
+import liqenv
+from baselines.chain import EffectEstimator
+
+SEEDS = (0, 1, 2)
+
+
+def play(env, pol, seed):
+    obs, _ = env.reset(seed=seed)
+    pol.reset(seed=seed, scenario=env.scenario)
+    out = dict(profit=0.0, violations=0, sold=0, salvaged=0, markdowns=[], open=[])
+    done = False
+    while not done:
+        obs, r, done, _, info = env.step(pol.act(obs))
+        out["profit"] += r
+        out["violations"] += info["rule_violations"]
+        out["sold"] += int(info["sold"].sum())
+        out["salvaged"] += int(info["salvaged"].sum())
+        out["markdowns"].append(1.0 - info["price"] / env.scenario.list_price)
+        out["open"].append(info["open"])
+    out["in_transit"] = info["in_transit"]
+    return out
+
+
+@pytest.fixture(scope="module")
+def chain_runs():
+    env = liqenv.LiquidationEnv("Chain-v0")
+    runs = {}
+    for name in ("practitioner", "store_pds"):
+        pol = baselines.make(name, env)
+        runs[name] = []
+        for seed in SEEDS:
+            res = play(env, pol, seed)
+            if name == "practitioner":
+                res["effect_est"] = pol.estimator.effect.copy()
+                res["effect_true"] = env.state.effect[0].copy()
+            runs[name].append(res)
+    return env.scenario, runs
+
+
+@pytest.mark.parametrize("name", ["practitioner", "store_pds"])
+def test_chain_episode_obeys_rules_and_conserves_units(chain_runs, name):
+    sc, runs = chain_runs
+    for res in runs[name]:
+        assert res["violations"] == 0
+        assert res["in_transit"] == 0
+        assert res["sold"] + res["salvaged"] == sc.total_inventory
+
+
+def test_store_pds_beats_practitioner_on_chain(chain_runs):
+    _, runs = chain_runs
+    diff = np.array([p["profit"] - q["profit"] for p, q in zip(runs["store_pds"], runs["practitioner"])])
+    t_stat = diff.mean() / (diff.std(ddof=1) / np.sqrt(len(diff)))
+    assert diff.mean() > 0 and t_stat > 2, diff
+
+
+def test_practitioner_posts_one_rising_chain_schedule(chain_runs):
+    sc, runs = chain_runs
+    for res in runs["practitioner"]:
+        md = np.array(res["markdowns"])  # (T, S) posted by open stores
+        open_ = np.array(res["open"])
+        path = []
+        for t in range(sc.horizon):
+            live = md[t][open_[t]]
+            if len(live):
+                assert np.allclose(live, live[0])  # one schedule for the chain
+                path.append(live[0])
+        path = np.array(path)
+        assert path[0] == pytest.approx(0.25)
+        assert np.all(np.diff(path) >= -1e-9)
+        # changes only every min_hold (7) days, each moving toward 25% -> 85%
+        changes = np.flatnonzero(np.abs(np.diff(path)) > 1e-9) + 1
+        assert np.all(np.diff(changes) >= sc.markdowns.min_hold)
+        assert path[-1] > 0.5
+
+
+def test_effect_estimates_read_the_hidden_store_effects(chain_runs):
+    _, runs = chain_runs
+    for res in runs["practitioner"]:
+        est, true = np.log(res["effect_est"]), np.log(res["effect_true"])
+        prior_err = np.abs(true - EffectEstimator(liqenv.make_scenario("Chain-v0")).log_mean).mean()
+        assert np.corrcoef(est, true)[0, 1] > 0.8
+        assert np.abs(est - true).mean() < 0.5 * prior_err
+
+
+@pytest.mark.parametrize("scenario, overrides", [
+    ("TwoStore-v0", {}),
+    ("DistributionCentre-v0", {}),
+    ("DistributionCentre-v0", {"uniform_pricing": True}),
+    ("SingleStore-v0", {}),
+])
+@pytest.mark.parametrize("name", ["practitioner", "store_pds"])
+def test_other_store_scenarios(name, scenario, overrides):
+    env = liqenv.LiquidationEnv(scenario, **overrides)
+    pol = baselines.make(name, env)
+    res = play(env, pol, 3)
+    assert res["violations"] == 0
+    assert res["sold"] + res["salvaged"] == env.scenario.total_inventory
+    if overrides.get("uniform_pricing"):
+        for md, op in zip(res["markdowns"], res["open"]):
+            live = md[op & ~env.scenario.is_dc]
+            assert np.allclose(live, live[0]) if len(live) else True
+
+
+@pytest.mark.parametrize("name", ["practitioner", "store_pds", "craig_raman"])
+def test_continuous_prices_are_unsupported(name):
+    with pytest.raises(baselines.UnsupportedScenario, match="ladder"):
+        baselines.make(name, liqenv.make_scenario("SingleStore-v0", pricing="continuous"))
