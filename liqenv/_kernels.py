@@ -264,6 +264,16 @@ def ship_ok(p, b, t, close_at, on_hand, src, dst, lead):
 
 # ----------------------------------------------------------------- masks
 @njit(**_FLAGS)
+def markdown_ok_batch(m, t, markdown, hold, changes, rules, out):
+    """out[b, s, k]: markdown m[b, s, k] may be posted now by store s of copy b."""
+    B, S, K = m.shape
+    for b in range(B):
+        for s in range(S):
+            for k in range(K):
+                out[b, s, k] = markdown_ok(m[b, s, k], markdown[b, s], hold[b, s], changes[b, s], t[b], rules)
+
+
+@njit(**_FLAGS)
 def ladder_mask(t, markdown, hold, changes, close_at, selling, rules, ladder, out):
     """out[b, s, l]: ladder level l allowed for store s (closed/DC: only the current)."""
     B, S = markdown.shape
