@@ -365,6 +365,11 @@ def main(argv: list[str] | None = None) -> int:
         f"--episodes {args.eval_episodes} --seed {args.eval_seed}{over}`",
         f"Rewards were divided by {scale:g} (reward_scale={hp.reward_scale!r}) for learning only.",
     ]
+    if "policy.png" in figures:
+        notes.append("policy.png: the price posted by units on hand and periods left, last period's markdown "
+                     "and sales set on the policy's own path; states far from the path actually followed "
+                     "(many units late) are rarely visited in training, so PPO's prices there are "
+                     "extrapolations (and, being rarely reached, weigh little in the mean profit).")
     settings = {"scenario": args.scenario, "scenario overrides": sc_over, **hp.to_dict(),
                 "seed": args.seed, "training env seeds": f"{train_seed}..{train_seed + hp.n_envs - 1}",
                 "vec": args.vec, "torch threads": 1}
