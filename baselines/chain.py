@@ -13,9 +13,9 @@ Two policies for any store scenario with a markdown ladder:
   periods (a small dynamic programme over units on hand, markdown level and
   periods held, with expected sales, in the spirit of Yang et al.'s
   ``MAXREV`` and plan-dynamically-with-simulation), posts the plan's first
-  markdown, and announces a closing when the plan closes the store at the
-  earliest date the notice period allows.  Demand is re-forecast from each
-  store's sales (Craig & Raman section 5.3).
+  markdown, and announces a closing when the best plan that announces now
+  (closed once the notice runs out) beats the best plan that waits.  Demand
+  is re-forecast from each store's sales (Craig & Raman section 5.3).
 
 Helpers shared with ``craig_raman`` and ``exact_dp``:
 
@@ -33,9 +33,9 @@ Helpers shared with ``craig_raman`` and ``exact_dp``:
 
 from __future__ import annotations
 
-import numpy as np
-
 from typing import Any
+
+import numpy as np
 
 from liqenv import dynamics as dyn
 from liqenv.demand import make_demand

@@ -120,3 +120,32 @@ def test_other_store_scenarios(name, scenario, overrides):
 def test_continuous_prices_are_unsupported(name):
     with pytest.raises(baselines.UnsupportedScenario, match="ladder"):
         baselines.make(name, liqenv.make_scenario("SingleStore-v0", pricing="continuous"))
+
+
+def test_rule_state_reproduces_the_env_masks():
+    """Policies rebuild the rule state from the observation; the masks they
+    then get from liqenv.dynamics must be the env's own action masks."""
+    from baselines.chain import rule_state
+    from liqenv import dynamics as dyn
+
+    env = liqenv.LiquidationEnv("TransferChain-v0")
+    lay = env.action_layout
+    pol = baselines.make("practitioner", env)
+    obs, _ = env.reset(seed=4)
+    pol.reset(seed=4)
+    for t in range(env.scenario.horizon):
+        d = env.decode_observation(obs)
+        st = rule_state(pol.params, d)
+        want = env.action_masks()
+        L = len(env.scenario.ladder)
+        levels = dyn.markdown_ladder_mask(pol.params, st)[0][lay.price_stores]
+        assert np.array_equal(levels.ravel(), want[: lay.n_price * L]), t
+        live = st.close_at[0] > t
+        allowed = dyn.markdown_allowed(pol.params, st, np.ascontiguousarray(
+            np.broadcast_to(env.scenario.ladder, (1, env.scenario.n_stores, L))))[0]
+        assert np.array_equal(allowed[live], levels[live])
+        close = dyn.close_allowed(pol.params, st)[0][lay.close_stores]
+        assert np.array_equal(close, want[lay.n_price * L:][: 2 * lay.n_close].reshape(-1, 2)[:, 1]), t
+        obs, _, done, _, _ = env.step(pol.act(obs))
+        if done:
+            break
