@@ -37,6 +37,7 @@ if str(ROOT) not in sys.path:
 import baselines  # noqa: E402
 import liqenv  # noqa: E402
 from baselines.yang import deterministic_demand, dp_plan, greedy_heap, greedy_topn  # noqa: E402
+from publish import publish  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 # Yang et al. (2019) Table 6, PDS column: the largest problem the paper's PDS
 # solved within each time frame (quoted, not computed).
@@ -141,11 +142,7 @@ def main(argv: list[str] | None = None) -> int:
              f"**N = 5,000, D = 100** (`SingleStoreLarge-v0`, continuous prices). Solves: best of "
              f"{args.repeat}; episodes: env seeds {args.seed}..{args.seed + args.episodes - 1}.", "",
              large(args.seed, args.episodes, args.repeat), ""]
-    text = "\n".join(parts)
-    print(text)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
+    publish("\n".join(parts), args.out)
     return 0
 
 

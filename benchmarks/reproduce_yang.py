@@ -27,6 +27,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from baselines.evaluation import evaluate  # noqa: E402
+from publish import publish  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 # --------------------------------------------------------------------------
 # PUBLISHED NUMBERS from Yang, Adomavicius & Gupta (2019), quoted as reference
@@ -146,11 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.seed + args.episodes_large - 1}. The paper's DP is its dynamic-price rule "
             "(`dynamic_price`). Paper column: the paper's published figures.", "",
             table3(args.episodes_large, args.seed, args.workers, args.progress), ""]
-    text = "\n".join(parts)
-    print(text)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
+    publish("\n".join(parts), args.out)
     return 0
 
 

@@ -18,13 +18,14 @@ import os
 import platform
 import sys
 import time
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 
 import liqenv
 from liqenv.vector import LiquidationVecEnv
+
+from publish import publish  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 
 def _actions(space, n, rng):
@@ -107,10 +108,7 @@ def main(argv=None) -> int:
     lines += ["", f"PPO on SingleStore-v0, {n_ppo} envs, n_steps 256, batch 512, 4 epochs: "
               f"DummyVecEnv {dummy:,.0f} frames/s, native {native:,.0f} frames/s "
               f"(ratio {native / dummy:.2f}x)."]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(text)
+    publish("\n".join(lines), args.out)
     return 0
 
 
