@@ -41,6 +41,7 @@ import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from agents.config import canonical_scenario, load_hyperparams  # noqa: E402
+from publish import publish  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 SINGLE = ("SingleStore-v0", "SingleStoreExp-v0", "SingleStoreWeibull-v0", "Weekend-v0")
 #: Baselines each scenario is compared with (unavailable ones are reported as such).
@@ -209,10 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         if short in NOTES:
             lines += ["", NOTES[short]]
         lines.append("")
-        print("\n".join(lines[-(len(base) + 6):]), flush=True)
     md = Path(args.md)
-    md.parent.mkdir(parents=True, exist_ok=True)
-    md.write_text("\n".join(lines) + "\n")
+    publish("\n".join(lines), md)
     md.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {md} and {md.with_suffix('.json')}")
     return 0

@@ -149,3 +149,11 @@ def test_evaluate_py_rejects_missing_and_mismatched_models(smoke_run, tmp_path):
                     f"ppo={out / 'model.zip'}", "--episodes", "2")
     assert other.returncode == 2 and other.stderr.count("\n") == 1
     assert "observation layout" in other.stderr
+
+
+def test_ppo_results_rejects_bad_input(tmp_path):
+    md = tmp_path / "ppo.md"
+    for argv in (["--scenarios", "NoSuchStore-v0"], ["--timesteps", "0"], ["--eval-episodes", "0"]):
+        proc = run_cli("benchmarks/ppo_results.py", *argv, "--md", str(md), "--runs", str(tmp_path / "runs"))
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert not md.exists() and not (tmp_path / "runs").exists()
