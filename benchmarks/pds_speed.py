@@ -37,7 +37,8 @@ if str(ROOT) not in sys.path:
 import baselines  # noqa: E402
 import liqenv  # noqa: E402
 from baselines.yang import deterministic_demand, dp_plan, greedy_heap, greedy_topn  # noqa: E402
-from publish import publish  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/publish.py, also when imported
+from publish import publish  # noqa: E402
 
 # Yang et al. (2019) Table 6, PDS column: the largest problem the paper's PDS
 # solved within each time frame (quoted, not computed).

@@ -27,7 +27,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from baselines.evaluation import evaluate  # noqa: E402
-from publish import publish  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/publish.py, also when imported
+from publish import publish  # noqa: E402
 
 # --------------------------------------------------------------------------
 # PUBLISHED NUMBERS from Yang, Adomavicius & Gupta (2019), quoted as reference

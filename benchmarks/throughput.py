@@ -18,6 +18,7 @@ import os
 import platform
 import sys
 import time
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -25,7 +26,8 @@ import numpy as np
 import liqenv
 from liqenv.vector import LiquidationVecEnv
 
-from publish import publish  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/publish.py, also when imported
+from publish import publish  # noqa: E402
 
 
 def _actions(space, n, rng):
