@@ -67,6 +67,8 @@ def arg(default: Any, help: str, **kw: Any) -> Any:
 
 @dataclass
 class Args:
+    """Command-line arguments (``--n-envs`` for ``n_envs``); None means: from the hyperparameter file."""
+
     scenario: str = arg("liqenv/SingleStore-v0", "registered scenario id (the liqenv/ prefix is optional)")
     timesteps: int | None = arg(None, "environment steps to train (default: total_timesteps in the hyperparameter file)")
     seed: int = arg(0, "seed of torch, numpy and the training envs")
@@ -103,10 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
         kw: dict[str, Any] = {"help": f.metadata["help"], "default": argparse.SUPPRESS, "dest": f.name}
         if "choices" in f.metadata:
             kw["choices"] = f.metadata["choices"]
-        if f.type in ("bool",) and f.name == "progress":
-            kw["action"] = argparse.BooleanOptionalAction
-        elif f.type == "bool":
-            kw["action"] = "store_true"
+        if f.type == "bool":  # a flag; --no-X for those on by default
+            kw["action"] = argparse.BooleanOptionalAction if f.default else "store_true"
         elif f.name == "set":
             kw.update(action="append", metavar="KEY=VALUE")
         else:

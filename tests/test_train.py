@@ -71,7 +71,7 @@ def test_resume_continues_from_the_last_checkpoint(smoke_run):
     assert proc.returncode == 0
     before = json.loads((out / "state.json").read_text())
     again = run_cli("train.py", "--out", str(out), "--resume", "--timesteps", "768", "--no-progress",
-                    "--eval-episodes", "10", "--baselines", "fp")
+                    "--eval-episodes", "10", "--baselines", "fp", "--vec", "dummy")
     assert again.returncode == 0, again.stderr[-2000:]
     assert "resuming" in again.stdout and "step 512" in again.stdout
     state = json.loads((out / "state.json").read_text())
