@@ -41,7 +41,8 @@ import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from agents.config import canonical_scenario, load_hyperparams  # noqa: E402
-from publish import publish  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/publish.py, also when imported
+from publish import publish  # noqa: E402
 
 SINGLE = ("SingleStore-v0", "SingleStoreExp-v0", "SingleStoreWeibull-v0", "Weekend-v0")
 #: Baselines each scenario is compared with (unavailable ones are reported as such).
