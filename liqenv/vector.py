@@ -73,22 +73,29 @@ class LiquidationBatch:
         self.last_result: dyn.StepResult | None = None
         self.history: list[list[dict]] = [[] for _ in range(self.n)]
         self._ep_start = np.zeros(self.n)
+        self._units = np.full(self.n, float(sc.total_inventory))
+        self._unit_cost = np.full(self.n, float(sc.unit_cost))
 
     # ----------------------------------------------------------------
     def reset_copies(self, idx: Sequence[int], seeds: Sequence[int | None] | None = None) -> None:
         """Reset copies ``idx`` exactly as ``LiquidationEnv.reset(seed=...)`` would."""
         idx = np.asarray(idx, dtype=np.int64)
         keys = np.empty(len(idx), dtype=np.uint64)
-        for k, i in enumerate(idx):
+        rngs, gen = self.rngs, self.generator
+        for k, i in enumerate(idx.tolist()):
             seed = None if seeds is None else seeds[k]
-            if seed is not None or self.rngs[i] is None:
-                self.rngs[i], _ = seeding.np_random(seed)
-            rng = self.rngs[i]
-            if self.generator is not None:
-                self.scenarios[i] = self.generator.sample(rng)
-                self.params.set_row(int(i), self.scenarios[i])
+            if seed is not None or rngs[i] is None:
+                rngs[i], _ = seeding.np_random(seed)
+            rng = rngs[i]
+            if gen is not None:
+                self.scenarios[i] = gen.sample(rng)
+                self.params.set_row(i, self.scenarios[i])
+                self._units[i] = self.scenarios[i].total_inventory
+                self._unit_cost[i] = self.scenarios[i].unit_cost
             keys[k] = rng.integers(0, 2**63, dtype=np.uint64)
-            self.history[i] = []
+        if self.render_mode == "rgb_array":
+            for i in idx.tolist():
+                self.history[i] = []
         copies = idx if self.params.C > 1 else None
         fresh = dyn.reset_state(self.params, keys, copies)
         if self.state is None:
@@ -101,6 +108,14 @@ class LiquidationBatch:
 
     def observe(self) -> np.ndarray:
         return self.obs_layout.encode(self.params, self.state)
+
+    def refresh_observations(self, obs: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """``obs`` with the rows of the copies ``idx`` (just reset) re-encoded."""
+        if len(idx) == self.n:
+            return self.observe()
+        obs[idx] = self.obs_layout.encode(self.params, self.state.take(idx),
+                                          idx if self.params.C > 1 else None)
+        return obs
 
     def step(self, actions) -> tuple[np.ndarray, np.ndarray, np.ndarray, dyn.StepResult]:
         """Step every copy (no autoreset): observations, rewards, dones, result."""
@@ -131,19 +146,19 @@ class LiquidationBatch:
         done = np.flatnonzero(r.done)
         if done.size:
             st = self.state
-            units = np.array([self.scenarios[i].total_inventory for i in done], dtype=float)
-            cost = np.array([self.scenarios[i].unit_cost for i in done])
             profit = st.profit_total[done]
-            sell = st.sold_total[done] / units
-            nrc = profit / (units * cost)
+            units = self._units[done]
+            sell = (st.sold_total[done] / units).tolist()
+            nrc = (profit / (units * self._unit_cost[done])).tolist()
+            salv = st.salvaged_total[done].tolist()
+            viol = r.violations[done].tolist()
+            length = self.scenario.horizon
             now = time.perf_counter()
-            for k, i in enumerate(done):
-                out[i].update(profit=float(profit[k]), sell_through=float(sell[k]),
-                              net_recovery_on_cost=float(nrc[k]),
-                              units_salvaged=int(st.salvaged_total[i]),
-                              rule_violations=int(r.violations[i]),
-                              episode={"r": float(profit[k]), "l": self.scenarios[i].horizon,
-                                       "t": now - self._ep_start[i]})
+            took = (now - self._ep_start[done]).tolist()
+            for k, (i, pr) in enumerate(zip(done.tolist(), profit.tolist())):
+                out[i].update(profit=pr, sell_through=sell[k], net_recovery_on_cost=nrc[k],
+                              units_salvaged=salv[k], rule_violations=viol[k],
+                              episode={"r": pr, "l": length, "t": took[k]})
         return out
 
     def action_masks(self) -> np.ndarray:
@@ -197,12 +212,12 @@ class LiquidationVecEnv(VecEnv):
         infos = self.batch.infos(r)
         if done.any():
             idx = np.flatnonzero(done)
-            for i in idx:
-                infos[i]["terminal_observation"] = obs[i].copy()
+            terminal = obs[idx].copy()
+            for k, i in enumerate(idx.tolist()):
+                infos[i]["terminal_observation"] = terminal[k]
                 infos[i]["TimeLimit.truncated"] = False
             self.batch.reset_copies(idx)
-            obs[idx] = self.batch.obs_layout.encode(self.batch.params, self.batch.state.take(idx),
-                                                    idx if self.batch.params.C > 1 else None)
+            obs = self.batch.refresh_observations(obs, idx)
         return obs, rew.astype(np.float32), done, infos
 
     def close(self) -> None:
@@ -283,8 +298,7 @@ class LiquidationVectorEnv(gym.vector.VectorEnv):
                 infos = self._add_info(infos, {"final_obs": obs[i].copy(), "final_info": self.batch.info(i)}, i)
             idx = np.flatnonzero(done)
             self.batch.reset_copies(idx)
-            obs[idx] = self.batch.obs_layout.encode(self.batch.params, self.batch.state.take(idx),
-                                                    idx if self.batch.params.C > 1 else None)
+            obs = self.batch.refresh_observations(obs, idx)
         return obs, rew, done, np.zeros(self.num_envs, dtype=bool), infos
 
     def action_masks(self) -> np.ndarray:
