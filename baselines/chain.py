@@ -194,6 +194,16 @@ class EffectEstimator:
         return np.exp(self.log_mean + 0.5 * self.log_var)
 
 
+def read_observation(params: dyn.Params, estimator: "EffectEstimator", obs: dict):
+    """What a chain policy reads each period: feeds last period's sales to the
+    store-effect estimate and returns the rule state, the ladder mask of each
+    store and which stores are closed (the env's own rule code)."""
+    estimator.update(obs["last_sold"])
+    st = rule_state(params, obs)
+    mask = dyn.markdown_ladder_mask(params, st)[0]
+    return st, mask, st.close_at[0] <= int(obs["t"])
+
+
 def _check_ladder(scenario: Scenario, name: str) -> None:
     if scenario.pricing != "ladder":
         raise UnsupportedScenario(f"pricing={scenario.pricing!r}: {name} posts ladder markdowns")
@@ -233,10 +243,7 @@ class Practitioner(Policy):
     def decide(self, obs: dict) -> Any:
         sc, p = self.scenario, self.params
         t, T = int(obs["t"]), sc.horizon
-        self.estimator.update(obs["last_sold"])
-        st = rule_state(p, obs)
-        mask = dyn.markdown_ladder_mask(p, st)[0]
-        closed = st.close_at[0] <= t
+        st, mask, closed = read_observation(p, self.estimator, obs)
         live = ~closed & ~sc.is_dc
         if sc.markdowns.uniform_pricing and live.any():
             mask = np.broadcast_to(mask[live].all(0), mask.shape)
@@ -407,10 +414,7 @@ class StorePDS(Policy):
     def decide(self, obs: dict) -> Any:
         sc, p = self.scenario, self.params
         t, T = int(obs["t"]), sc.horizon
-        self.estimator.update(obs["last_sold"])
-        st = rule_state(p, obs)
-        mask = dyn.markdown_ladder_mask(p, st)[0]
-        closed = st.close_at[0] <= t
+        st, mask, closed = read_observation(p, self.estimator, obs)
         md = st.markdown[0].copy()
         close = np.zeros(sc.n_stores, dtype=bool)
         stores = np.flatnonzero(~closed)
