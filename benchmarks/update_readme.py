@@ -27,6 +27,8 @@ PRODUCERS = {
     "sdp_speed": "python benchmarks/sdp_speed.py",
     "pds_speed": "python benchmarks/pds_speed.py",
     "ppo": "python benchmarks/ppo_results.py",
+    "ppo_multistore": "python benchmarks/ppo_results.py --scenarios TwoStore-v0 --seeds 0,1,2,3,4 "
+                      "--eval-episodes 300 --workers 2 --md benchmarks/results/ppo_multistore.md",
 }
 
 
