@@ -35,23 +35,20 @@ def test_every_preset_is_registered():
     assert len(PRESET_IDS) == 9
 
 
+CHECKERS = {
+    "gymnasium": lambda env: gym_check_env(env, skip_render_check=True),
+    "stable-baselines3": lambda env: sb3_check_env(env, warn=True),
+}
+
+
+@pytest.mark.parametrize("checker", list(CHECKERS))
 @pytest.mark.parametrize("env_id,overrides", _cases())
-def test_gymnasium_env_checker(env_id, overrides):
+def test_env_checkers(env_id, overrides, checker):
     env = gym.make(f"liqenv/{env_id}", **overrides)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         warnings.filterwarnings("ignore", message=BOX_ADVICE)
-        gym_check_env(env.unwrapped, skip_render_check=True)
-    env.close()
-
-
-@pytest.mark.parametrize("env_id,overrides", _cases())
-def test_sb3_env_checker(env_id, overrides):
-    env = gym.make(f"liqenv/{env_id}", **overrides)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        warnings.filterwarnings("ignore", message=BOX_ADVICE)
-        sb3_check_env(env.unwrapped, warn=True)
+        CHECKERS[checker](env.unwrapped)
 
 
 @pytest.mark.parametrize("render_mode", ["ansi", "rgb_array"])
