@@ -153,13 +153,6 @@ class Params:
             return x
         return x[copies]
 
-    def at(self, table: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """``table[b, :, t[b]]`` of a (copies, S, T) table, shape (B, S)."""
-        t = np.minimum(t, self.T - 1)
-        if table.shape[0] == 1:
-            return table[0][:, t].T
-        return table[np.arange(table.shape[0]), :, t]
-
 
 @dataclass
 class State:
@@ -193,10 +186,6 @@ class State:
     def put(self, idx, other: "State") -> None:
         for f in fields(self):
             getattr(self, f.name)[idx] = getattr(other, f.name)
-
-    def closed(self) -> np.ndarray:
-        """(B,S) closed in the period about to be played."""
-        return self.close_at <= self.t[:, None]
 
 
 @dataclass

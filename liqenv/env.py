@@ -206,10 +206,6 @@ class LiquidationEnv(gym.Env):
             return rnd.ansi_table(self.scenario, self.params, self.state)
         return rnd.dashboard(self.scenario, self.history)
 
-    def close(self):
-        from . import render as rnd
-
-        rnd.close_figures(self)
 
     # --------------------------------------------------------- inspection
     @property

@@ -8,7 +8,7 @@ import numpy as np
 
 from .scenario import NO_CLOSE, Scenario
 
-__all__ = ["ansi_table", "dashboard", "close_figures"]
+__all__ = ["ansi_table", "dashboard"]
 
 
 def ansi_table(sc: Scenario, params: Any, state: Any, b: int = 0) -> str:
@@ -64,8 +64,3 @@ def dashboard(sc: Scenario, history: list[dict[str, np.ndarray]]) -> np.ndarray:
     img = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
     plt.close(fig)
     return img
-
-
-def close_figures(env: Any) -> None:
-    """Nothing is kept open between renders; here for symmetry with Gymnasium."""
-    return None

@@ -199,10 +199,9 @@ class ActionLayout:
         """
         B = s.batch_size
         parts = []
-        lm = markdown_ladder_mask(p, s)  # (B,S,L)
+        lm = markdown_ladder_mask(p, s)  # (B,S,L); closed stores and DCs: current level only
         closed = s.close_at <= s.t[:, None]
         cur = np.abs(p.ladder - s.markdown[..., None]) <= 1e-9
-        lm = np.where(closed[..., None], cur, lm)
         if self.uniform:
             live = p.selling & ~closed
             chain = np.where(live[..., None], lm, True).all(1)
