@@ -26,7 +26,7 @@ then, they go to its jobber), so the observation shows what is available.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -222,6 +222,19 @@ class StepResult:
 
 
 # ------------------------------------------------------------------ reset
+def episode_keys(bit_generators: Sequence[Any]) -> np.ndarray:
+    """One episode key per copy, drawn from each copy's Gymnasium bit generator.
+
+    A key is one raw 64-bit draw shifted right by one bit: exactly what
+    ``np_random.integers(0, 2**63, dtype=np.uint64)`` returns (for a range of
+    2**63 Lemire's method takes one draw, never rejects, and keeps the top 63
+    bits) at about a tenth of the cost, which matters when a batch of 1,024
+    copies ends its episodes together.
+    """
+    return np.fromiter([b.random_raw() for b in bit_generators], np.uint64,
+                       len(bit_generators)) >> np.uint64(1)
+
+
 def reset_state(p: Params, keys: np.ndarray, copies: np.ndarray | None = None) -> State:
     """Fresh states for ``len(keys)`` copies (``copies``: their Params rows)."""
     B = len(keys)

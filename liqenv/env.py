@@ -136,8 +136,7 @@ class LiquidationEnv(gym.Env):
         if self.generator is not None:
             self.scenario = self.generator.sample(self.np_random)
             self.params.set_row(0, self.scenario)
-        key = self.np_random.integers(0, 2**63, dtype=np.uint64)
-        self.state = dyn.reset_state(self.params, np.array([key], dtype=np.uint64))
+        self.state = dyn.reset_state(self.params, dyn.episode_keys([self.np_random.bit_generator]))
         self._done = False
         self.history = []
         obs = self.obs_layout.encode(self.params, self.state)[0]

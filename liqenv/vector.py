@@ -69,6 +69,7 @@ class LiquidationBatch:
         self.single_action_space = self.action_layout.space
         self.single_observation_space = self.obs_layout.space
         self.rngs: list[np.random.Generator | None] = [None] * self.n
+        self._bits: list[Any] = [None] * self.n  # the rngs' bit generators
         self.state: dyn.State | None = None
         self.last_result: dyn.StepResult | None = None
         self.history: list[list[dict]] = [[] for _ in range(self.n)]
@@ -80,19 +81,18 @@ class LiquidationBatch:
     def reset_copies(self, idx: Sequence[int], seeds: Sequence[int | None] | None = None) -> None:
         """Reset copies ``idx`` exactly as ``LiquidationEnv.reset(seed=...)`` would."""
         idx = np.asarray(idx, dtype=np.int64)
-        keys = np.empty(len(idx), dtype=np.uint64)
-        rngs, gen = self.rngs, self.generator
+        rngs, gen, bits = self.rngs, self.generator, self._bits
         for k, i in enumerate(idx.tolist()):
             seed = None if seeds is None else seeds[k]
             if seed is not None or rngs[i] is None:
                 rngs[i], _ = seeding.np_random(seed)
-            rng = rngs[i]
+                bits[i] = rngs[i].bit_generator
             if gen is not None:
-                self.scenarios[i] = gen.sample(rng)
+                self.scenarios[i] = gen.sample(rngs[i])
                 self.params.set_row(i, self.scenarios[i])
                 self._units[i] = self.scenarios[i].total_inventory
                 self._unit_cost[i] = self.scenarios[i].unit_cost
-            keys[k] = rng.integers(0, 2**63, dtype=np.uint64)
+        keys = dyn.episode_keys([bits[i] for i in idx.tolist()])
         if self.render_mode == "rgb_array":
             for i in idx.tolist():
                 self.history[i] = []
@@ -155,10 +155,9 @@ class LiquidationBatch:
             length = self.scenario.horizon
             now = time.perf_counter()
             took = (now - self._ep_start[done]).tolist()
-            for k, (i, pr) in enumerate(zip(done.tolist(), profit.tolist())):
-                out[i].update(profit=pr, sell_through=sell[k], net_recovery_on_cost=nrc[k],
-                              units_salvaged=salv[k], rule_violations=viol[k],
-                              episode={"r": pr, "l": length, "t": took[k]})
+            for i, pr, se, nr, sa, vi, tk in zip(done.tolist(), profit.tolist(), sell, nrc, salv, viol, took):
+                out[i].update(profit=pr, sell_through=se, net_recovery_on_cost=nr, units_salvaged=sa,
+                              rule_violations=vi, episode={"r": pr, "l": length, "t": tk})
         return out
 
     def action_masks(self) -> np.ndarray:
@@ -212,9 +211,8 @@ class LiquidationVecEnv(VecEnv):
         infos = self.batch.infos(r)
         if done.any():
             idx = np.flatnonzero(done)
-            terminal = obs[idx].copy()
-            for k, i in enumerate(idx.tolist()):
-                infos[i]["terminal_observation"] = terminal[k]
+            for i, last in zip(idx.tolist(), obs[idx]):  # obs[idx] is a copy
+                infos[i]["terminal_observation"] = last
                 infos[i]["TimeLimit.truncated"] = False
             self.batch.reset_copies(idx)
             obs = self.batch.refresh_observations(obs, idx)

@@ -150,3 +150,19 @@ def test_continuous_pricing_pickle_resumes_exactly():
     rollout(env, prices[:4], seed=3)
     twin = pickle.loads(pickle.dumps(env))
     assert_same(rollout(env, prices[4:], reset_first=False), rollout(twin, prices[4:], reset_first=False))
+
+
+def test_episode_keys_are_the_documented_integers_draw():
+    # The batch draws keys with one raw draw per copy; they must be exactly
+    # np_random.integers(0, 2**63) so published seeds keep their meaning.
+    from gymnasium.utils import seeding
+
+    from liqenv.dynamics import episode_keys
+
+    for seed in range(20):
+        a, _ = seeding.np_random(seed)
+        b, _ = seeding.np_random(seed)
+        for _ in range(50):
+            want = a.integers(0, 2**63, dtype=np.uint64)
+            assert episode_keys([b.bit_generator])[0] == want
+        assert a.random() == b.random()  # both generators advanced alike
