@@ -208,5 +208,12 @@ def build_model(hp: Hyperparams, venv: Any, seed: int, tensorboard_log: str | No
                 verbose: int = 0) -> Any:
     """A fresh PPO or MaskablePPO on ``venv`` (CPU)."""
     cls = algo_class(hp.algo)
-    return cls("MlpPolicy", venv, seed=seed, device="cpu", tensorboard_log=tensorboard_log,
+    policy: Any = "MlpPolicy"
+    if hp.algo == "maskable-ppo":
+        # same policy, one padded tensor for the per-dimension categoricals
+        # (agents.maskable: ~5x faster on 40-store chains)
+        from .maskable import FastMaskablePolicy
+
+        policy = FastMaskablePolicy
+    return cls(policy, venv, seed=seed, device="cpu", tensorboard_log=tensorboard_log,
                verbose=verbose, **ppo_kwargs(hp))
