@@ -620,7 +620,9 @@ OBS_ON_HAND, OBS_IN_TRANSIT, OBS_MARKDOWN, OBS_LAST_SOLD, OBS_STATUS, OBS_UNTIL_
 @njit(**_FLAGS)
 def encode_obs(codes, t, on_hand, pipeline, markdown, last_sold, close_at, may_close_from,
                lock_period, locked, hold, changes, max_changes, unit_scale, T, per_store, out):
-    """Write the normalised observation of every copy (layout: liqenv.spaces)."""
+    """Write the normalised observation of every copy (layout: liqenv.spaces):
+    the per-store blocks first, the period and periods left in the last two
+    columns (any columns between are the layout's public-parameter block)."""
     B, S = on_hand.shape
     C = may_close_from.shape[0]
     inv_u = 1.0 / unit_scale
@@ -670,5 +672,5 @@ def encode_obs(codes, t, on_hand, pipeline, markdown, last_sold, close_at, may_c
                 elif code == OBS_CHANGES_LEFT:
                     out[b, k] = max(max_changes - changes[b, s], 0) / max(max_changes, 1)
                     k += 1
-        out[b, S * per_store] = tb / T
-        out[b, S * per_store + 1] = (T - tb) / T
+        out[b, out.shape[1] - 2] = tb / T
+        out[b, out.shape[1] - 1] = (T - tb) / T

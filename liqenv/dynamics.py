@@ -102,6 +102,8 @@ class Params:
         self.ship_cost = np.zeros((C, self.P))
         self.ship_fixed = np.zeros((C, self.P))
         self.demand: DemandModel = make_demand(scenarios)
+        #: each copy's scenario (the observation's public parameters are read from it)
+        self.scenarios: list[Scenario] = list(scenarios)
         self._kernel_args: tuple | None = None
         for b, s in enumerate(scenarios):
             self.set_row(b, s, demand=False)
@@ -109,9 +111,11 @@ class Params:
     def set_row(self, b: int, sc: Scenario, demand: bool = True) -> None:
         """Write copy ``b``'s numbers from ``sc`` (same structure required)."""
         self._kernel_args = None
-        if (sc.n_stores, sc.horizon, sc.markdowns, sc.pricing) != (
-                self.S, self.T, self.rules, "continuous" if self.continuous else "ladder"):
+        if (sc.n_stores, sc.horizon, sc.markdowns, sc.pricing, sc.observe_parameters) != (
+                self.S, self.T, self.rules, "continuous" if self.continuous else "ladder",
+                self.scenario.observe_parameters):
             raise ValueError(f"scenario={sc.name!r}: structure differs from the batch's")
+        self.scenarios[b] = sc
         self.inventory[b] = sc.inventory
         self.list_price[b] = sc.list_price
         self.salvage_price[b] = sc.salvage_price

@@ -122,7 +122,7 @@ class TwoStoreGrid:
             markdowns=MarkdownRules(monotone=True),
             transfers=TransferNetwork.uniform(2, lead_time=1, unit_cost=float(v["transfer_cost"]),
                                               quantities=tuple(round(0.1 * k, 1) for k in range(11))),
-            unit_cost=0.5)
+            unit_cost=0.5, observe_parameters=True)
         return apply_overrides(sc, self.overrides) if self.overrides else sc
 
     def sample(self, rng: np.random.Generator) -> Scenario:

@@ -441,6 +441,13 @@ class Scenario:
         holding_cost: cost per unit carried from one period to the next.
         unit_cost: cost value of a unit (reported net recovery only).
         period_unit: "day" or "week", for labels.
+        observe_parameters: append the scenario's public parameters to the
+            observation (per store: this period's operating cost and expected
+            demand at list price; for the chain: the demand CV and the mean
+            transfer cost; see :class:`liqenv.spaces.ObservationLayout`).  For
+            scenario generators whose draws change these every episode
+            (``TwoStore-v0``): the analytic policies read them from the
+            scenario, a learned policy needs them in its observation.
     """
 
     name: str
@@ -454,6 +461,7 @@ class Scenario:
     holding_cost: float = 0.0
     unit_cost: float = 0.5
     period_unit: str = "day"
+    observe_parameters: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.stores, (list, tuple)):
@@ -487,6 +495,8 @@ class Scenario:
         _check_real("holding_cost", self.holding_cost, lo=0.0)
         _check_real("unit_cost", self.unit_cost, lo=0.0, lo_open=True)
         _check_choice("period_unit", self.period_unit, ("day", "week"))
+        if not isinstance(self.observe_parameters, bool):
+            _fail("observe_parameters", self.observe_parameters, "must be true or false")
         T, S = self.horizon, len(self.stores)
         if sum(s.inventory for s in self.stores) == 0:
             _fail("inventory", [s.inventory for s in self.stores], "the chain holds no units")

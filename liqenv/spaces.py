@@ -17,7 +17,8 @@ When the only decision is one store's markdown the space is ``Discrete(L)``
 (ladder) or ``Box([0], [max_price])`` (continuous pricing: the price itself).
 
 Observation layout: per store, the blocks below (store-major, a block only
-when the scenario can use it), then two global features.  Units are
+when the scenario can use it), then, with ``observe_parameters``, the
+public-parameter block, then two global features.  Units are
 fractions of ``unit_scale`` = initial chain units / number of stores, so
 a single store's on-hand starts at 1.
 
@@ -39,16 +40,27 @@ changes_left           markdown changes left / max_changes        max_changes
 t                      period / T                                 global
 remaining              (T - period) / T                           global
 =====================  =========================================  ==========
+
+Public-parameter block (``Scenario.observe_parameters``, set by scenario
+generators such as ``TwoStore-v0`` whose draws change these every episode),
+each value ``x`` squashed to ``x / (1 + x)`` in ``[0, 1)`` so that one bound
+fits every draw: per store, ``operating_cost`` (this period's, over
+``unit_scale`` times the store's list price), then per store
+``demand_at_list`` (expected units wanted at list price this period, over
+``unit_scale``), then ``demand_cv`` and ``transfer_cost`` (mean unit cost of
+the allowed pairs over the source's list price).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 from gymnasium import spaces
 
 from . import _kernels as _k
+from .demand import make_demand
 from .dynamics import Decision, Params, State, close_allowed, markdown_ladder_mask, ship_allowed
 from .scenario import NO_CLOSE, Scenario
 
@@ -234,6 +246,21 @@ _BLOCK_CODES = {"on_hand": _k.OBS_ON_HAND, "in_transit": _k.OBS_IN_TRANSIT, "mar
                 "locked": _k.OBS_LOCKED, "held": _k.OBS_HELD, "changes_left": _k.OBS_CHANGES_LEFT}
 
 
+@functools.lru_cache(maxsize=1024)
+def public_parameters(sc: Scenario, unit_scale: float) -> np.ndarray:
+    """(T, 2S + 2) raw public parameters of ``sc`` per period (layout's block, unsquashed)."""
+    S, T = sc.n_stores, sc.horizon
+    lp = np.asarray(sc.list_price, float)
+    dm = make_demand([sc])
+    dem = np.array([[float(dm.mean(s, t, lp[s])) for s in range(S)] for t in range(T)])
+    tn = sc.transfers
+    pairs = tn.pairs if tn is not None else ()
+    tc = float(np.mean([tn.unit_cost[i][j] / lp[i] for i, j in pairs])) if pairs else 0.0
+    glob = np.tile([float(getattr(sc.demand, "cv", 0.0)), tc], (T, 1))
+    return np.concatenate([np.asarray(sc.operating_costs, float).T / (unit_scale * lp), dem / unit_scale,
+                           glob], axis=1)
+
+
 class ObservationLayout:
     """State -> normalised observation, and observation -> named quantities."""
 
@@ -264,11 +291,13 @@ class ObservationLayout:
         self.blocks = tuple(blocks)
         self._codes = np.array([_BLOCK_CODES[b.name] for b in blocks], dtype=np.int64)
         self.per_store = sum(b.width for b in blocks)
-        self.size = self.S * self.per_store + 2
+        self.n_public = 2 * self.S + 2 if sc.observe_parameters else 0
+        self.size = self.S * self.per_store + self.n_public + 2
         low = np.concatenate([np.full(b.width, b.low) for b in blocks])
         high = np.concatenate([np.full(b.width, b.high) for b in blocks])
-        self.low = np.concatenate([np.tile(low, self.S), [0.0, 0.0]]).astype(np.float32)
-        self.high = np.concatenate([np.tile(high, self.S), [1.0, 1.0]]).astype(np.float32)
+        pub = np.ones(self.n_public)
+        self.low = np.concatenate([np.tile(low, self.S), 0 * pub, [0.0, 0.0]]).astype(np.float32)
+        self.high = np.concatenate([np.tile(high, self.S), pub, [1.0, 1.0]]).astype(np.float32)
 
     @property
     def space(self) -> spaces.Box:
@@ -284,6 +313,9 @@ class ObservationLayout:
                     names += [f"{st.name}.{b.name}[{k + 1}]" for k in range(b.width)]
                 else:
                     names.append(f"{st.name}.{b.name}")
+        if self.n_public:
+            names += [f"{st.name}.{k}" for k in ("operating_cost", "demand_at_list") for st in self.scenario.stores]
+            names += ["demand_cv", "transfer_cost"]
         return names + ["t", "remaining"]
 
     def encode(self, p: Params, s: State, copies=None) -> np.ndarray:
@@ -295,6 +327,12 @@ class ObservationLayout:
                       s.last_sold, s.close_at, np.ascontiguousarray(may_close_from),
                       np.ascontiguousarray(p.rows(p.lock_period, copies)), s.locked, s.hold, s.changes,
                       -1 if mc is None else mc, float(self.unit_scale), self.T, self.per_store, out)
+        if self.n_public:
+            c0, T = self.S * self.per_store, self.T
+            for b in range(s.batch_size):
+                row = 0 if p.C == 1 else (b if copies is None else int(copies[b]))
+                x = public_parameters(p.scenarios[row], float(self.unit_scale))[min(int(s.t[b]), T - 1)]
+                out[b, c0: c0 + self.n_public] = x / (1.0 + x)
         # every feature lies inside [low, high] by construction (the bounds are
         # derived from the same quantities); the invariant tests check it
         return out
@@ -335,6 +373,13 @@ class ObservationLayout:
             elif n == "changes_left":
                 mc = self.scenario.markdowns.max_changes
                 out[n] = np.rint(x[..., 0] * max(mc, 1)).astype(np.int64)
+        if self.n_public:
+            c0 = S * self.per_store
+            x = o[:, c0: c0 + self.n_public]
+            x = x / (1.0 - x)  # undo the squashing
+            out["operating_cost"] = x[:, :S] * u * np.asarray(self.scenario.list_price, float)
+            out["demand_at_list"] = x[:, S: 2 * S] * u
+            out["demand_cv"], out["transfer_cost"] = x[:, 2 * S], x[:, 2 * S + 1]
         out["t"] = np.rint(o[:, -2] * T).astype(np.int64)
         out["remaining"] = T - out["t"]
         if single:
