@@ -194,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
                  "train_seconds": walls, "eval_seconds": eval_s,
                  "baselines": {b: {k: r[k] for k in ("mean", "ci95") if k in r} | (
                      {"unsupported": r["unsupported"]} if "unsupported" in r else {}) for b, r in base.items()}}
+        entry["optimum"] = ref if sdp else None
         if sdp:
             entry["ppo_share_of_sdp"] = float(ppo.mean() / sdp)
             entry["ppo_share_of_sdp_by_seed"] = (ppo / sdp).tolist()
