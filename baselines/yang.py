@@ -703,8 +703,21 @@ class DynamicPrice(SingleStoreValuationPolicy):
 class DynamicQuantity(SingleStoreValuationPolicy):
     """Dynamic quantity "DQ" (section 6.1): day ``t`` posts the ``Q_t``-th
     expected order statistic of that day, ``Q_t = floor(M_t / (D - t))``
-    (0-based ``t``; at least 1, at most ``B_t``)."""
+    (0-based ``t``; at least 1, at most ``B_t``).
+
+    Option ``rounding``: ``"floor"`` (default, the paper's formula) or
+    ``"round"`` (nearest integer).  The paper's Table 3 DQ figure lies
+    closer to the rounded variant (README, "Reproducing Yang et al.").
+    """
+
+    def __init__(self, scenario: Scenario, rounding: str = "floor", **options: Any):
+        if rounding not in ("floor", "round"):
+            raise ValueError(f"rounding={rounding!r}: expected 'floor' or 'round'")
+        self.rounding = rounding
+        super().__init__(scenario, **options)
 
     def price(self, t: int, m: int) -> float:
-        q = min(max(1, m // (self.scenario.horizon - t)), int(self.dd.counts[t]))
+        days = self.scenario.horizon - t
+        share = m // days if self.rounding == "floor" else int(math.floor(m / days + 0.5))
+        q = min(max(1, share), int(self.dd.counts[t]))
         return float(self.dd.values[t, q - 1]) if q > 0 else math.inf

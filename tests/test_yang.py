@@ -318,3 +318,15 @@ def test_default_ladder_rounding_earns_more(overrides):
                           for n in ("pds", "pas", "fp", "fq", "dynamic_price", "dq"))
     assert total["price"] > total["sales"]
     assert baselines.make("pds", sc).snap == "price"
+
+
+def test_dq_rounding_option():
+    import gymnasium as gym
+
+    env = gym.make("liqenv/SingleStore-v0")
+    floor_, round_ = baselines.make("dq", env), baselines.make("dq", env, rounding="round")
+    # 19 units over 10 days: floor gives 1 a day, rounding 2, so rounding prices lower
+    assert round_.price(0, 19) < floor_.price(0, 19)
+    assert round_.price(0, 20) == floor_.price(0, 20)
+    with pytest.raises(ValueError, match="rounding"):
+        baselines.make("dq", env, rounding="ceil")
