@@ -49,6 +49,23 @@ solution needs a two-dimensional expectation per state and decision, which
 is done for small instances only (:data:`SINGLE_PRICE_WORK`), and
 :class:`UnsupportedScenario` is raised beyond.
 
+Single-price upper bound (``single_price="relaxed"``): both stores post one
+markdown in every period except the last, where each store prices alone
+(its floor is the common markdown of the period before).  It relaxes only
+the last period's common price, so its value lies between the exact
+single-price optimum and the unrestricted optimum, and it costs about as
+much as the unrestricted solve: the last stage separates again, so period 1
+uses the same per-store tables ``H_s(y, x_in; m)``, except that the markdown
+is shared, ``max_m [H_A(y_A, x_B; m) + H_B(y_B, x_A; m)]`` instead of
+``G_A + G_B``; period 0 considers common markdowns only.  That shared
+maximum is a compiled loop over states, transfer pairs and markdowns
+(numba, as the env's kernels): per state it bounds every transfer pair by
+``G_A + G_B`` and computes the shared maximum only for pairs the bound
+cannot rule out.  Its policy is a feasible single-price policy: periods 0
+and 1 follow the relaxation, and the last period posts the best common
+markdown for the state reached (the last-stage value of a common markdown
+is a sum of per-store terms).
+
 Supported: two stores with customers, at most three periods, ladder prices,
 no notice periods or rent locks, ``min_hold`` 1, one-period transfers, no
 hidden store effect (with one the problem is partially observed).
@@ -59,6 +76,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from liqenv import dynamics as dyn
 from liqenv.demand import make_demand
@@ -67,16 +85,143 @@ from liqenv.scenario import NO_CLOSE, Scenario
 from .base import Policy, UnsupportedScenario, register
 from .chain import ship_units
 
-__all__ = ["TwoStoreDP", "ExactDP", "SINGLE_PRICE_WORK"]
+__all__ = ["TwoStoreDP", "ExactDP", "SINGLE_PRICE_WORK", "SINGLE_PRICE_OPTIONS"]
 
 _NEG = -np.inf
 #: Most terms (states x decisions x markdowns x outcomes) the single-price
 #: middle stage may sum before :class:`UnsupportedScenario` is raised.
 SINGLE_PRICE_WORK = 4e8
+#: Accepted values of ``single_price``.
+SINGLE_PRICE_OPTIONS = (False, True, "relaxed")
+
+
+@njit(cache=True, nogil=True)
+def _floor_max_last(HT, ok):
+    """``max_{m: ok[m]} HT[..., m]`` of a (rows, cols, levels) table."""
+    ny, nin, L = HT.shape
+    out = np.full((ny, nin), -np.inf)
+    for i in range(ny):
+        for j in range(nin):
+            b = -np.inf
+            for m in range(L):
+                if ok[m] and HT[i, j, m] > b:
+                    b = HT[i, j, m]
+            out[i, j] = b
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _argmax_ok(h, ok):
+    b, arg = -np.inf, 0
+    for m in range(h.shape[0]):
+        if ok[m] and h[m] > b:
+            b, arg = h[m], m
+    return arg
+
+
+@njit(cache=True, nogil=True)
+def _ship_cost(xa, xb, unit_cost, fixed):
+    c = unit_cost[0] * xa + unit_cost[1] * xb
+    if xa > 0:
+        c += fixed[0]
+    if xb > 0:
+        c += fixed[1]
+    return c
+
+
+@njit(cache=True, nogil=True)
+def _relaxed_mid_kernel(zA, zB, XA, XB, kA, kB, HA, HB, GA, GB, rowA, colA, rowB, colB,
+                        closeA, closeB, unit_cost, fixed, okA, okB, dec):
+    """Period-1 value of both stores open with a shared markdown, per state.
+
+    ``XA[a, i]``/``XB[b, i]``: units store A/B ships under its a-th/b-th
+    menu entry (``kA[a]``/``kB[b]``) in state i; ``H*[row[y], col[x_in], m]``
+    the per-store tables, ``G*`` their maxima over the store's own allowed
+    levels (``okA``/``okB``); the common markdown must be allowed for both.
+    A store closes only if nothing ships to it.  When ``dec`` has rows, row i
+    receives (markdown, kA, kB, close A, close B) of the best decision.
+    """
+    n = zA.shape[0]
+    KA, KB, L = XA.shape[0], XB.shape[0], okA.shape[0]
+    best = np.full(n, -np.inf)
+    ub = np.empty(KA * KB)
+    rest = np.empty(KA * KB)
+    want = dec.shape[0] > 0
+    for i in range(n):
+        # G_A + G_B bounds the shared maximum; the closing options are exact
+        top = 0
+        for a in range(KA):
+            xa = XA[a, i]
+            yA = zA[i] - xa
+            for b in range(KB):
+                xb = XB[b, i]
+                yB = zB[i] - xb
+                gA = GA[rowA[yA], colA[xb]]
+                gB = GB[rowB[yB], colB[xa]]
+                cA = closeA[yA] if xb == 0 else -np.inf
+                cB = closeB[yB] if xa == 0 else -np.inf
+                cost = _ship_cost(xa, xb, unit_cost, fixed)
+                k = a * KB + b
+                ub[k] = max(gA, cA) + max(gB, cB) - cost
+                rest[k] = max(max(cA + gB, gA + cB), cA + cB) - cost
+                if ub[k] > ub[top]:
+                    top = k
+        # the most promising pair first, then only pairs the bound keeps
+        for j in range(KA * KB + 1):
+            k = top if j == 0 else j - 1
+            if (j > 0 and k == top) or ub[k] <= best[i]:
+                continue
+            a, b = k // KB, k % KB
+            xa, xb = XA[a, i], XB[b, i]
+            yA, yB = zA[i] - xa, zB[i] - xb
+            ra, ca, rb, cb = rowA[yA], colA[xb], rowB[yB], colB[xa]
+            s_best = -np.inf
+            m_best = 0
+            for m in range(L):
+                if okA[m] and okB[m]:
+                    v = HA[ra, ca, m] + HB[rb, cb, m]
+                    if v > s_best:
+                        s_best = v
+                        m_best = m
+            cost = _ship_cost(xa, xb, unit_cost, fixed)
+            v_open = s_best - cost
+            v = max(v_open, rest[k])
+            if v > best[i]:
+                best[i] = v
+                if want:
+                    cA = closeA[yA] if xb == 0 else -np.inf
+                    cB = closeB[yB] if xa == 0 else -np.inf
+                    # the option that attains v (open both on ties)
+                    if v_open >= rest[k]:
+                        m_out, shut_a, shut_b = m_best, 0, 0
+                    elif cA + cB - cost >= v:  # a closing store still posts an allowed level
+                        m_out, shut_a, shut_b = m_best, 1, 1
+                    elif cA + GB[rb, cb] - cost >= v:
+                        m_out, shut_a, shut_b = _argmax_ok(HB[rb, cb], okB), 1, 0
+                    else:
+                        m_out, shut_a, shut_b = _argmax_ok(HA[ra, ca], okA), 0, 1
+                    dec[i, 0] = m_out
+                    dec[i, 1] = kA[a]
+                    dec[i, 2] = kB[b]
+                    dec[i, 3] = shut_a
+                    dec[i, 4] = shut_b
+    return best
+
+
+def _relaxed_option(single_price) -> bool:
+    """Whether ``single_price`` asks for the relaxation; ``ValueError`` if it is no option."""
+    if isinstance(single_price, str):
+        if single_price != "relaxed":
+            raise ValueError(f"single_price={single_price!r}: expected one of {SINGLE_PRICE_OPTIONS}")
+        return True
+    if not isinstance(single_price, (bool, np.bool_)):
+        raise ValueError(f"single_price={single_price!r}: expected one of {SINGLE_PRICE_OPTIONS}")
+    return False
 
 
 def unsupported_reason(sc: Scenario, single_price: bool = False) -> str | None:
-    """Why :class:`TwoStoreDP` cannot solve ``sc`` exactly (``None`` if it can)."""
+    """Why :class:`TwoStoreDP` cannot solve ``sc`` exactly (``None`` if it can);
+    ``single_price=True`` asks about the exact single-price problem."""
     if sc.n_stores != 2 or sc.is_dc.any():
         return f"n_stores={sc.n_stores}: exact_dp solves scenarios with two selling stores"
     if sc.pricing != "ladder":
@@ -103,7 +248,7 @@ def unsupported_reason(sc: Scenario, single_price: bool = False) -> str | None:
             if (sc.salvage_price[j] - tn.unit_cost[i][j] > sc.salvage_price[i] + 1e-12
                     or sc.salvage_price[i] > lowest_price + 1e-12):
                 return "salvage: shipping in the last period could pay, which exact_dp does not model"
-    if single_price and sc.horizon == 3:
+    if single_price is True and sc.horizon == 3:  # "relaxed" separates by store: no limit
         Z = sc.total_inventory
         K = len(tn.quantities) if tn is not None else 1
         work = (Z + 1) * (Z + 2) / 2 * K * K * len(sc.ladder) * (Z + 1) ** 2
@@ -165,22 +310,39 @@ class _Table:
 class TwoStoreDP:
     """The exact programme; see the module docstring.
 
+    Options (Craig & Raman 2016 section 6): ``single_price=True`` one
+    markdown for both open stores in every period (exact, small instances
+    only; also implied by the scenario's ``uniform_pricing``);
+    ``single_price="relaxed"`` the upper bound on that optimum with one
+    markdown in every period but the last; ``no_transfers``;
+    ``no_closing`` (not with ``"relaxed"``: the value of a policy that
+    ignores operating costs bounds nothing).
+
     After :meth:`solve`, ``value`` is the optimal expected profit (for
     ``no_closing``: the expected profit, with operating costs, of the policy
-    that optimises without them) and ``first_decision`` the period-0
-    decision.  :meth:`decide` gives the optimal decision in any later state.
+    that optimises without them; for ``"relaxed"``: the relaxation's optimum,
+    an upper bound on the single-price optimum) and ``first_decision`` the
+    period-0 decision.  :meth:`decide` gives the optimal decision in any
+    later state (for ``"relaxed"``: the relaxation's, except for a common
+    markdown in the last period).
     """
 
-    def __init__(self, scenario: Scenario, *, single_price: bool = False, no_transfers: bool = False,
+    def __init__(self, scenario: Scenario, *, single_price: bool | str = False, no_transfers: bool = False,
                  no_closing: bool = False):
-        why = unsupported_reason(scenario, single_price or scenario.markdowns.uniform_pricing)
+        relaxed = _relaxed_option(single_price)
+        if relaxed and no_closing:
+            raise ValueError("no_closing=True: not available with single_price='relaxed' (the value of a "
+                             "policy that ignores operating costs is no bound on the single-price optimum)")
+        single = (not relaxed) and bool(single_price or scenario.markdowns.uniform_pricing)
+        why = unsupported_reason(scenario, single)
         if why:
             raise UnsupportedScenario(why)
         sc = scenario
         self.sc = sc
         self.T, self.Z, self.L = sc.horizon, sc.total_inventory, len(sc.ladder)
         self.z0 = sc.inventory.astype(np.int64)
-        self.single = bool(single_price or sc.markdowns.uniform_pricing)
+        self.single = single
+        self.relaxed = relaxed
         self.no_closing = bool(no_closing)
         self.dm = make_demand(sc)
         self.price = (1.0 - sc.ladder)[None, :] * sc.list_price[:, None]
@@ -351,6 +513,50 @@ class TwoStoreDP:
         G, arg = self._Gcache[key]
         return _Table(G, arg if self.no_closing else None, self._P0[s], op2)
 
+    def _prepare_mid_relaxed(self) -> None:
+        """Per-store tables ``H_s`` laid out (y, x_in, m) for the shared-markdown kernel."""
+        Z = self.Z
+        grid = np.arange(Z + 1)
+        self._HT, self._GT = [], {}
+        self._maps = []
+        for s in range(2):
+            ins = grid if self.ship_ok[1 - s] else np.zeros(1, dtype=np.int64)
+            H, _ = self._mid_H(s, grid, ins)
+            self._HT.append(np.ascontiguousarray(H.transpose(1, 2, 0)))
+            del H
+            cols = grid.copy() if self.ship_ok[1 - s] else np.zeros(Z + 1, dtype=np.int64)
+            self._maps.append((grid, cols))
+
+    def _relaxed_tabs(self, f: int):
+        """(H, G, rows, cols) of both stores for floor f (full tables, G cached)."""
+        tabs = []
+        for s in range(2):
+            key = (s, f)
+            if key not in self._GT:
+                if len(self._GT) >= 6:
+                    self._GT.pop(next(iter(self._GT)))
+                self._GT[key] = _floor_max_last(self._HT[s], self.allowed[f])
+            tabs.append((self._HT[s], self._GT[key]) + self._maps[s])
+        return tabs
+
+    def _mid_relaxed_points(self, zA, zB, tabs, okA, okB, want_decision: bool = False):
+        """Period-1 value of both stores open with a shared markdown allowed by
+        ``okA & okB`` (the relaxation's last period prices each store alone)."""
+        zA = np.ascontiguousarray(zA, dtype=np.int64)
+        zB = np.ascontiguousarray(zB, dtype=np.int64)
+        kA, kB = (np.ascontiguousarray(self.qidx[s], dtype=np.int64) for s in range(2))
+        XA = np.ascontiguousarray(ship_units(self.q[kA][:, None], zA[None, :]))
+        XB = np.ascontiguousarray(ship_units(self.q[kB][:, None], zB[None, :]))
+        grid = np.arange(self.Z + 1)
+        closeA = np.ascontiguousarray(self._close_value(0, 1, grid), dtype=float)
+        closeB = np.ascontiguousarray(self._close_value(1, 1, grid), dtype=float)
+        dec = np.zeros((len(zA) if want_decision else 0, 5), dtype=np.int64)
+        (HA, GA, rowA, colA), (HB, GB, rowB, colB) = tabs
+        best = _relaxed_mid_kernel(zA, zB, XA, XB, kA, kB, HA, HB, GA, GB, rowA, colA, rowB, colB,
+                                   closeA, closeB, self.unit_cost, self.fixed,
+                                   np.asarray(okA, dtype=np.bool_), np.asarray(okB, dtype=np.bool_), dec)
+        return best, None, (dec if want_decision else None)
+
     def _close_value(self, s: int, t: int, y) -> np.ndarray:
         return np.where(self.can_close[s, t], self.salv[s] * np.asarray(y, dtype=float), _NEG)
 
@@ -460,6 +666,11 @@ class TwoStoreDP:
             v = self.W[s, f]
             out = (v, v + self._last_true(s, grid))
         else:
+            if self.relaxed:
+                Gs = np.where(self.allowed[f], self._HT[s][:, 0, :], _NEG).max(1)
+                v = np.maximum(Gs, self._close_value(s, 1, grid))
+                self._cache[key] = (v, None)
+                return self._cache[key]
             if hasattr(self, "_H"):
                 g = self._G(s, f)
             else:  # single price: no period-1 tables were built
@@ -495,7 +706,7 @@ class TwoStoreDP:
                 if dp.no_closing:
                     self.Vt = self.V + dp._last_true(0, grid)[:, None] + dp._last_true(1, grid)[None, :]
                 self.done[:] = True
-            elif not dp.single:
+            elif not (dp.single or dp.relaxed):
                 self.gA, self.gB = dp._G(0, fA), dp._G(1, fB)
 
         def fill(self, zA, zB) -> None:
@@ -506,6 +717,9 @@ class TwoStoreDP:
             dp = self.dp
             if dp.single:
                 v, vt, _ = dp._mid_single_points(zA, zB, self.fA)
+            elif dp.relaxed:  # fA == fB: one markdown in period 0
+                ok = dp.allowed[self.fA]
+                v, vt, _ = dp._mid_relaxed_points(zA, zB, dp._relaxed_tabs(self.fA), ok, ok)
             else:
                 v, vt, _ = dp._mid_points(zA, zB, self.gA, self.gB)
             self.V[zA, zB] = v
@@ -592,7 +806,7 @@ class TwoStoreDP:
         mA_ok = np.zeros(L, dtype=bool)
         mA_ok[first] = True
         pair_ok = mA_ok[:, None] & mA_ok[None, :]
-        if self.single:
+        if self.single or self.relaxed:
             pair_ok &= np.eye(L, dtype=bool)
         UB = np.full((len(combos), L, L), _NEG)
         for c, (ka, kb) in enumerate(combos):
@@ -635,34 +849,44 @@ class TwoStoreDP:
         self.stats.update(floor_pairs=n_pairs, decisions=n_dec)
 
     def _first_stage_last(self) -> None:
-        """T = 1: period 0 is the last period."""
-        d = self._last_decision(self.z0, np.array([self.FIRST, self.FIRST]), np.array([True, True]))
+        """T = 1: period 0 is the last period (the relaxation relaxes it: its
+        value is the unrestricted one, its decision a common markdown)."""
+        f, open_ = np.array([self.FIRST, self.FIRST]), np.array([True, True])
+        d = self._last_decision(self.z0, f, open_)
+        value = d.pop("value")
+        if self.relaxed:
+            value = self._last_decision(self.z0, f, open_, common=False)["value"]
+        self.value = self.value_optimised = float(value)
         self.first_decision = d
-        self.value = self.value_optimised = float(d.pop("value"))
 
     # ------------------------------------------------------------- solve
     def solve(self) -> "TwoStoreDP":
         self._last_stage()
-        if self.T == 3 and not self.single:
+        if self.T == 3 and self.relaxed:
+            self._prepare_mid_relaxed()
+        elif self.T == 3 and not self.single:
             self._prepare_mid()
         self._first_stage()
         # the big period-1 tables are not needed to act: decide() recomputes
-        for name in ("_H", "_P0", "_Garg", "_Gcache"):
+        for name in ("_H", "_P0", "_Garg", "_Gcache", "_HT", "_GT", "_maps"):
             if hasattr(self, name):
                 delattr(self, name)
         self._cache.clear()
         return self
 
     # ----------------------------------------------------------- acting
-    def _last_decision(self, z, f, open_) -> dict:
-        """Optimal last-period decision for stores with ``z`` units, floors ``f``."""
-        L = self.L
+    def _last_decision(self, z, f, open_, common: bool | None = None) -> dict:
+        """Optimal last-period decision for stores with ``z`` units, floors ``f``;
+        ``common`` (default: single price or its relaxation) posts one markdown."""
+        if common is None:
+            common = self.single or self.relaxed
         md = np.zeros(2, dtype=np.int64)
         close = np.zeros(2, dtype=bool)
         total = 0.0
-        if self.single and open_.all():
+        if common and open_.all():
+            # one markdown allowed after both floors; the value is a sum over stores
             Woc = np.stack([np.maximum(self.Wm[s, :, z[s]], self.Wc[s, z[s]]) for s in range(2)])
-            vals = np.where(self.allowed[f[0]], Woc.sum(0), _NEG)
+            vals = np.where(self.allowed[f[0]] & self.allowed[f[1]], Woc.sum(0), _NEG)
             m = int(vals.argmax())
             md[:] = m
             for s in range(2):
@@ -712,6 +936,22 @@ class TwoStoreDP:
             _, _, dec = self._mid_single_points(zA, zB, int(f[0]), want_decision=True)
             m, ka, kb, cA, cB = (int(v) for v in dec[0])
             return dict(close=(bool(cA), bool(cB)), md=(m, m), ship=(ka, kb))
+        if self.relaxed:
+            tabs = []
+            for s, zs, zo in ((0, z[0], z[1]), (1, z[1], z[0])):
+                ys = np.unique(zs - ship_units(self.q[self.qidx[s]], zs))
+                ins = np.unique(ship_units(self.q[self.qidx[1 - s]], zo))
+                H, _ = self._mid_H(s, ys, ins)
+                HT = np.ascontiguousarray(H.transpose(1, 2, 0))
+                rows = np.zeros(self.Z + 1, dtype=np.int64)
+                cols = np.zeros(self.Z + 1, dtype=np.int64)
+                rows[ys] = np.arange(len(ys))
+                cols[ins] = np.arange(len(ins))
+                tabs.append((HT, _floor_max_last(HT, self.allowed[f[s]]), rows, cols))
+            _, _, dec = self._mid_relaxed_points(zA, zB, tabs, self.allowed[f[0]], self.allowed[f[1]],
+                                                 want_decision=True)
+            m, ka, kb, cA, cB = (int(v) for v in dec[0])
+            return dict(close=(bool(cA), bool(cB)), md=(m, m), ship=(ka, kb))
         tabs = []
         for s, zs, zo in ((0, z[0], z[1]), (1, z[1], z[0])):
             ys = np.unique(zs - ship_units(self.q[self.qidx[s]], zs))
@@ -744,12 +984,18 @@ class ExactDP(Policy):
     restricted problems of section 6 (``no_closing``: optimise without
     operating costs or closings; a store that starts a period with no units
     and receives none is then closed, so it stops paying).
-    ``value_estimate`` is the optimal expected profit.
+    ``single_price="relaxed"`` solves the upper bound on the single-price
+    optimum (one markdown in every period but the last) and acts as a
+    feasible single-price policy: the relaxation's decisions in periods 0
+    and 1, the best common markdown in the last period.
+    ``value_estimate`` is the optimal expected profit (for ``"relaxed"``:
+    the upper bound, not the value of the policy, which is at most it).
     """
 
-    def __init__(self, scenario: Scenario, single_price: bool = False, no_transfers: bool = False,
+    def __init__(self, scenario: Scenario, single_price: bool | str = False, no_transfers: bool = False,
                  no_closing: bool = False, **options: Any):
-        self.options = dict(single_price=bool(single_price), no_transfers=bool(no_transfers),
+        single_price = "relaxed" if _relaxed_option(single_price) else bool(single_price)
+        self.options = dict(single_price=single_price, no_transfers=bool(no_transfers),
                             no_closing=bool(no_closing))
         super().__init__(scenario, **options)
 
@@ -760,7 +1006,7 @@ class ExactDP(Policy):
             raise UnsupportedScenario(why)
 
     def _timed_solve(self) -> None:
-        why = unsupported_reason(self.scenario, self.options["single_price"])
+        why = unsupported_reason(self.scenario, self.options["single_price"] is True)
         if why:
             raise UnsupportedScenario(why)
         super()._timed_solve()
@@ -780,6 +1026,9 @@ class ExactDP(Policy):
         d = self.dp.decide(t, z, f, open_)
         md = sc.ladder[np.asarray(d["md"])]
         md = np.where(open_, md, np.asarray(obs["markdown"]))
+        if self.action_layout.uniform and open_.any():
+            # the chain markdown is read from the first store's entry, even once it is closed
+            md[:] = md[np.flatnonzero(open_)[0]]
         close = np.asarray(d["close"], dtype=bool) & open_
         if self.options["no_closing"]:
             # stop paying for a store with nothing to sell and nothing coming

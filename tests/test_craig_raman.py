@@ -45,6 +45,8 @@ def plain_value(sc: Scenario, single=False, no_transfers=False, no_closing=False
     """The store-liquidation programme solved state by state, written from
     MODEL.md and the env's rules without sharing code with ``exact_dp``.
 
+    ``single``: both selling stores post one markdown (Craig & Raman
+    section 6); ``single="relaxed"``: in every period but the last.
     ``no_closing``: optimise with zero operating costs and no closings, then
     return that policy's value with each store's operating cost charged in
     every period it starts with units (Craig & Raman section 6).
@@ -90,7 +92,7 @@ def plain_value(sc: Scenario, single=False, no_transfers=False, no_closing=False
                     continue
                 if any(ms[s] != 0 for s in range(2) if not selling[s]):
                     continue  # a closed store's markdown does not matter
-                if single and all(selling) and ms[0] != ms[1]:
+                if single and all(selling) and ms[0] != ms[1] and not (single == "relaxed" and t == T - 1):
                     continue
                 for ks in itertools.product(range(len(qs)), repeat=2):
                     if no_transfers and any(ks):
@@ -160,6 +162,87 @@ def test_exact_dp_restrictions_match_plain_recursion(opt):
     assert got <= TwoStoreDP(sc).solve().value + 1e-9  # a restriction never helps
 
 
+#: a tiny instance where one price in the last period costs something and one
+#: price before it costs more: single 5.366 < relaxed 5.412 < unrestricted 5.444
+GAPPED = dict(inv=(5, 4), base=(0.8, 2.6), op=(0.1, 0.5), cv=0.6)
+
+
+@pytest.mark.parametrize("kw, opts", [
+    (GAPPED, {}),
+    (dict(), {}),
+    (dict(T=2, inv=(4, 6)), {}),
+    (dict(T=1), {}),
+    (dict(inv=(5, 2), op=(1.38, 0.48), base=(3.8, 1.78), cv=0.34, tc=0.063, q=(0.0, 0.3, 0.6, 1.0)), {}),
+    (dict(cv=1.2, op=(1.5, 0.4), salvage=(0.1, 0.1), hold=0.05), {}),
+    (GAPPED, dict(no_transfers=True)),
+])
+def test_single_price_relaxation_matches_plain_recursion(kw, opts):
+    sc = tiny(**kw)
+    want = plain_value(sc, single="relaxed", **opts)
+    got = TwoStoreDP(sc, single_price="relaxed", **opts).solve().value
+    assert got == pytest.approx(want, rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize("kw", [
+    GAPPED, dict(), dict(T=2, inv=(4, 6)), dict(inv=(1, 6), base=(4.0, 1.0), op=(0.3, 0.8)),
+    dict(inv=(6, 7), base=(1.59, 1.66), op=(0.2, 0.46), cv=1.19, ladder=(0.0, 0.2, 0.4, 0.6)),
+])
+def test_single_price_relaxation_brackets_the_single_price_optimum(kw):
+    sc = tiny(**kw)
+    single = TwoStoreDP(sc, single_price=True).solve().value
+    relaxed = TwoStoreDP(sc, single_price="relaxed").solve().value
+    full = TwoStoreDP(sc).solve().value
+    assert single <= relaxed + 1e-9 * abs(relaxed)
+    assert relaxed <= full + 1e-9 * abs(full)
+    if kw is GAPPED:  # the bound is informative: strictly inside
+        assert single < relaxed - 0.01 and relaxed < full - 0.01
+
+
+def _single_price_rollouts(sc, pol, seeds):
+    env = liqenv.LiquidationEnv(sc)
+    out, violations = [], 0
+    for seed in seeds:
+        obs, _ = env.reset(seed=int(seed))
+        pol.reset(seed=int(seed))
+        total, done = 0.0, False
+        while not done:
+            obs, r, done, _, info = env.step(pol.act(obs))
+            total += r
+            violations += info["rule_violations"]
+        out.append(total)
+    return np.array(out), violations
+
+
+def test_single_price_relaxation_policy_is_a_feasible_single_price_policy():
+    # tiny: its value is at most the single-price optimum
+    sc = tiny(**GAPPED).with_overrides(uniform_pricing=True)
+    pol = baselines.make("exact_dp", sc, single_price="relaxed")
+    assert pol.value_estimate == pytest.approx(TwoStoreDP(tiny(**GAPPED), single_price="relaxed").solve().value)
+    profits, violations = _single_price_rollouts(sc, pol, range(400))
+    single = TwoStoreDP(sc, single_price=True).solve().value
+    assert violations == 0
+    assert profits.mean() <= single + 3.5 * profits.std(ddof=1) / np.sqrt(len(profits))
+    # a grid point too large for the exact single-price solve, where both stores close in period 1
+    sc = liqenv.TwoStoreGrid().combination(inventory_b=150, op_pct_a=0.05, op_pct_b=0.05, transfer_cost=0.09,
+                                           ratio=4.0, cv=1.4)
+    pol = baselines.make("exact_dp", sc.with_overrides(uniform_pricing=True), single_price="relaxed")
+    assert pol.value_estimate <= TwoStoreDP(sc).solve().value + 1e-9
+    profits, violations = _single_price_rollouts(sc.with_overrides(uniform_pricing=True), pol, range(1000, 1100))
+    assert violations == 0
+    assert profits.mean() <= pol.value_estimate + 3.5 * profits.std(ddof=1) / np.sqrt(len(profits))
+
+
+def test_single_price_option_is_validated():
+    sc = tiny()
+    for bad in ("yes", 2, None):
+        with pytest.raises(ValueError, match="single_price="):
+            TwoStoreDP(sc, single_price=bad)
+        with pytest.raises(ValueError, match="single_price="):
+            baselines.make("exact_dp", sc, single_price=bad)
+    with pytest.raises(ValueError, match="no_closing"):
+        TwoStoreDP(sc, single_price="relaxed", no_closing=True)
+
+
 def test_exact_dp_value_agrees_with_its_rollouts():
     sc = liqenv.TwoStoreGrid().combination(inventory_b=150, cv=1.0, ratio=1.5, op_pct_a=0.15,
                                            op_pct_b=0.05, transfer_cost=0.02)
@@ -186,6 +269,9 @@ def test_exact_dp_refuses_what_it_cannot_solve():
         baselines.make("exact_dp", liqenv.make_scenario("Chain-v0"))
     with pytest.raises(baselines.UnsupportedScenario, match="single_price"):
         baselines.make("exact_dp", liqenv.TwoStoreGrid().combination(), single_price=True)
+    # the relaxation separates by store again: no size limit
+    assert baselines.make("exact_dp", liqenv.TwoStoreGrid().combination(inventory_b=200),
+                          single_price="relaxed").value_estimate > 0
 
 
 # --------------------------------------------------------- the subproblem
