@@ -367,7 +367,7 @@ def test_reproduce_yang_rows_come_from_evaluate(monkeypatch, tmp_path):
     yang = _yang_module()
     monkeypatch.setattr(yang, "PAPER_TABLE5", {"test_random": {"uniform": 1.0}, "zz_missing": {"uniform": 2.0}})
     monkeypatch.setattr(yang, "TABLE5_SCENARIOS", {"uniform": "liqenv/SingleStore-v0"})
-    monkeypatch.setattr(yang, "PAPER_TABLE3", {"test_fixed": ("FIX", 3.0)})
+    monkeypatch.setattr(yang, "PAPER_TABLE3", {"test_fixed": ("FIX", 3.0), "dq": ("DQ", 4.0)})
     monkeypatch.setattr(yang, "TABLE3_SCENARIO", "liqenv/SingleStore-v0")
     out = tmp_path / "yang.md"
     assert yang.main(["--episodes", "3", "--episodes-large", "2", "--seed", "7", "--out", str(out)]) == 0
@@ -379,6 +379,10 @@ def test_reproduce_yang_rows_come_from_evaluate(monkeypatch, tmp_path):
     assert "| ZZ_MISSING | 2.00 | unavailable" in text
     fix = evaluate("liqenv/SingleStore-v0", ["test_fixed"], 2, seed=7, overrides={"pricing": "continuous"})
     assert f"| FIX | test_fixed | 3.00 | {fix['results']['test_fixed']['mean']:,.2f} ±" in text
+    # The rounding variant sits under the paper's DQ row and is measured against the same figure.
+    dq = evaluate("liqenv/SingleStore-v0", {"dq_round": lambda env: baselines.make("dq", env, rounding="round")},
+                  2, seed=7, overrides={"pricing": "continuous"})["results"]["dq_round"]
+    assert f"| dq rounding=round | 4.00 | {dq['mean']:,.2f} ± {dq['ci95']:,.2f} | {dq['mean'] - 4.0:+.2f} |" in text
     with pytest.raises(SystemExit) as e:
         yang.main(["--episodes", "0"])
     assert e.value.code == 2
