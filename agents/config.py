@@ -46,6 +46,7 @@ class Hyperparams:
     net_arch: tuple[int, ...] = (64, 64)
     activation: str = "tanh"
     ortho_init: bool = True
+    initial_act_prob: Any = None
     reward_scale: Any = "auto"
     eval_freq: int = 25_000
     eval_episodes: int = 200
@@ -78,6 +79,12 @@ class Hyperparams:
             bad("activation", f"expected one of {', '.join(ACTIVATIONS)}")
         if not isinstance(self.ortho_init, bool):
             bad("ortho_init", "must be true or false")
+        p0 = self.initial_act_prob
+        if p0 is not None:
+            if isinstance(p0, bool) or not isinstance(p0, (int, float)) or not 0.0 < p0 < 1.0:
+                bad("initial_act_prob", "must be null or a number in (0, 1)")
+            if self.algo != "maskable-ppo":
+                bad("initial_act_prob", "needs algo maskable-ppo (agents.maskable.FastMaskablePolicy)")
         arch = self.net_arch
         if (not isinstance(arch, (list, tuple)) or not arch
                 or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in arch)):
@@ -153,7 +160,7 @@ def load_hyperparams(scenario: str, overrides: Mapping[str, Any] | None = None,
         merged.update(block)
     # YAML reads 3e-4 as a string; accept numeric strings for float fields.
     for k in ("gamma", "gae_lambda", "ent_coef", "learning_rate", "clip_range", "vf_coef",
-              "max_grad_norm", "reward_scale"):
+              "max_grad_norm", "reward_scale", "initial_act_prob"):
         v = merged.get(k)
         if isinstance(v, str) and v != "auto":
             try:
@@ -205,15 +212,28 @@ def ppo_kwargs(hp: Hyperparams) -> dict[str, Any]:
 
 
 def build_model(hp: Hyperparams, venv: Any, seed: int, tensorboard_log: str | None = None,
-                verbose: int = 0) -> Any:
-    """A fresh PPO or MaskablePPO on ``venv`` (CPU)."""
+                verbose: int = 0, scenario: Any = None) -> Any:
+    """A fresh PPO or MaskablePPO on ``venv`` (CPU).
+
+    ``scenario`` (the env's :class:`~liqenv.scenario.Scenario`) is needed
+    when ``hp.initial_act_prob`` is set: it says which action components
+    close stores or ship stock.
+    """
     cls = algo_class(hp.algo)
     policy: Any = "MlpPolicy"
+    kwargs = ppo_kwargs(hp)
     if hp.algo == "maskable-ppo":
         # same policy, one padded tensor for the per-dimension categoricals
         # (agents.maskable: ~5x faster on 40-store chains)
-        from .maskable import FastMaskablePolicy
+        from .maskable import FastMaskablePolicy, rare_action_bias
 
         policy = FastMaskablePolicy
+        if hp.initial_act_prob is not None:
+            if scenario is None:
+                raise ValueError("initial_act_prob: build_model needs the scenario")
+            from liqenv.spaces import ActionLayout
+
+            kwargs["policy_kwargs"]["action_logit_bias"] = rare_action_bias(
+                ActionLayout(scenario), float(hp.initial_act_prob))
     return cls(policy, venv, seed=seed, device="cpu", tensorboard_log=tensorboard_log,
-               verbose=verbose, **ppo_kwargs(hp))
+               verbose=verbose, **kwargs)

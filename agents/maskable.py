@@ -19,7 +19,11 @@ distribution with a different stream of random numbers.
 with this distribution for ``MultiDiscrete`` spaces (and unchanged otherwise).
 It is the only subclass in :mod:`agents`: network sizes and activations are
 still set through ``policy_kwargs``; a distribution is not something
-``policy_kwargs`` can choose.
+``policy_kwargs`` can choose.  Its one extra keyword, ``action_logit_bias``,
+is added to the action head's bias after SB3's initialisation:
+:func:`rare_action_bias` uses it so that an untrained chain policy seldom
+announces a closing or ships stock (hyperparameter ``initial_act_prob``)
+instead of closing each store with probability 1/2 every period.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from sb3_contrib.common.maskable.distributions import MaskableDistribution
 from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 from torch import nn
 
-__all__ = ["PaddedMaskableMultiCategorical", "FastMaskablePolicy"]
+__all__ = ["PaddedMaskableMultiCategorical", "FastMaskablePolicy", "rare_action_bias"]
 
 
 class PaddedMaskableMultiCategorical(MaskableDistribution):
@@ -115,10 +119,54 @@ class PaddedMaskableMultiCategorical(MaskableDistribution):
         return actions, self.log_prob(actions)
 
 
+def rare_action_bias(layout: Any, prob: float) -> list[float]:
+    """Initial action-head bias that makes closings and transfers rare.
+
+    ``layout`` is the env's :class:`liqenv.spaces.ActionLayout`.  With this
+    bias (and SB3's near-zero initial action weights) each closing component
+    announces a closing, and each transfer component ships a non-zero
+    quantity, with probability ``prob`` per period; markdown components stay
+    uniform over their allowed levels.  Choice 0 of those components is the
+    "do nothing" choice (keep open, ship 0 units).
+    """
+    if not 0.0 < prob < 1.0:
+        raise ValueError(f"initial_act_prob={prob!r}: must be in (0, 1)")
+    if layout.kind != "multidiscrete":
+        raise ValueError(f"initial_act_prob={prob!r}: needs a MultiDiscrete action space "
+                         f"(closing or transfers), not {layout.kind!r}")
+    odds = float(np.log(prob / (1.0 - prob)))
+    bias: list[float] = []
+    for d, n in enumerate(layout.nvec):
+        rare = d >= layout.n_price  # a closing or transfer component
+        bias += [0.0] + [odds - float(np.log(n - 1)) if rare else 0.0] * (int(n) - 1)
+    return bias
+
+
 class FastMaskablePolicy(MaskableActorCriticPolicy):
-    """``MaskableActorCriticPolicy`` with :class:`PaddedMaskableMultiCategorical` for MultiDiscrete actions."""
+    """``MaskableActorCriticPolicy`` with :class:`PaddedMaskableMultiCategorical` for MultiDiscrete actions.
+
+    ``action_logit_bias`` (optional, one float per logit) is added to the
+    action head's bias once, when the policy is first built; a saved model
+    keeps its trained weights (the bias is part of the state dict).
+    """
+
+    def __init__(self, *args: Any, action_logit_bias: list[float] | None = None, **kwargs: Any):
+        self.action_logit_bias = action_logit_bias
+        super().__init__(*args, **kwargs)
 
     def _build(self, lr_schedule) -> None:
         if isinstance(self.action_space, spaces.MultiDiscrete):
             self.action_dist = PaddedMaskableMultiCategorical(list(self.action_space.nvec))
         super()._build(lr_schedule)
+        if self.action_logit_bias is not None:
+            extra = th.as_tensor(self.action_logit_bias, dtype=self.action_net.bias.dtype)
+            if extra.shape != self.action_net.bias.shape:
+                raise ValueError(f"action_logit_bias: {extra.shape[0]} values, the action head has "
+                                 f"{self.action_net.bias.shape[0]} logits")
+            with th.no_grad():
+                self.action_net.bias += extra
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data["action_logit_bias"] = self.action_logit_bias
+        return data

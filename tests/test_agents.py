@@ -33,7 +33,8 @@ def test_yaml_defaults_and_scenario_blocks():
 @pytest.mark.parametrize("over, word", [
     ({"no_such_key": 1}, "no_such_key"), ({"gamma": 1.5}, "gamma"), ({"n_envs": 0}, "n_envs"),
     ({"algo": "dqn"}, "algo"), ({"net_arch": []}, "net_arch"), ({"reward_scale": -1}, "reward_scale"),
-    ({"batch_size": 10_000}, "batch_size")])
+    ({"batch_size": 10_000}, "batch_size"), ({"initial_act_prob": 0.01}, "initial_act_prob"),
+    ({"algo": "maskable-ppo", "initial_act_prob": 1.0}, "initial_act_prob")])
 def test_bad_hyperparameters_name_the_field(over, word):
     with pytest.raises(ValueError, match=word):
         load_hyperparams("SingleStore-v0", over)

@@ -55,3 +55,40 @@ def test_padded_distribution_gradients_match():
         (d.log_prob(a).sum() + d.entropy().sum()).backward()
         grads.append(logits.grad)
     th.testing.assert_close(grads[1], grads[0], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("sid", ["liqenv/TransferChain-v0", "liqenv/TwoStore-v0"])
+def test_initial_act_prob_makes_closing_and_shipping_rare(sid):
+    """With ``initial_act_prob`` the untrained policy closes a store, or ships
+    on a pair, with that probability per period; markdowns stay uniform."""
+    import gymnasium as gym
+
+    import liqenv  # noqa: F401
+    from agents.config import build_model, load_hyperparams
+    from agents.wrappers import make_training_env
+    from liqenv.spaces import ActionLayout
+
+    p = 0.02
+    env = gym.make(sid).unwrapped
+    layout = ActionLayout(env.scenario)
+    venv = make_training_env(sid, 2, 0, 1.0, {}, "native")
+    hp = load_hyperparams(sid, {"algo": "maskable-ppo", "initial_act_prob": p, "n_envs": 2, "batch_size": 64})
+    model = build_model(hp, venv, seed=0, scenario=env.scenario)
+    obs = th.as_tensor(venv.reset()[:1])
+    with th.no_grad():
+        dist = model.policy.get_distribution(obs)
+    probs = dist.logp.exp()[0].numpy()  # (components, padded choices)
+    rare = probs[layout.n_price:]
+    assert rare.shape[0] == layout.n_close + layout.n_ship > 0
+    np.testing.assert_allclose(1.0 - rare[:, 0], p, rtol=0.15)  # weights add ~1% noise to the logits
+    price = probs[:layout.n_price, :layout.L]
+    np.testing.assert_allclose(price, 1.0 / layout.L, rtol=0.15)
+    # a policy built without it is uniform: closing every store with probability 1/2
+    plain_hp = load_hyperparams(sid, {"algo": "maskable-ppo", "n_envs": 2, "batch_size": 64})
+    plain = build_model(plain_hp, venv, seed=0)
+    with th.no_grad():
+        probs0 = plain.policy.get_distribution(obs).logp.exp()[0].numpy()
+    close = probs0[layout.n_price:layout.n_price + layout.n_close, :2]
+    np.testing.assert_allclose(close, 0.5, rtol=0.15)
+    with pytest.raises(ValueError, match="scenario"):
+        build_model(hp, venv, seed=0)
