@@ -157,3 +157,47 @@ def test_ppo_results_rejects_bad_input(tmp_path):
         proc = run_cli("benchmarks/ppo_results.py", *argv, "--md", str(md), "--runs", str(tmp_path / "runs"))
         assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert not md.exists() and not (tmp_path / "runs").exists()
+
+
+def test_ppo_results_shares_are_of_an_exact_optimum_only_where_it_is_one():
+    """SDP is the reference on one store; with hidden store effects (Chain) or
+    transfers it is not the optimum, so the best analytic policy is."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import ppo_results
+    from baselines.evaluation import make_env
+
+    def ref(sid, base):
+        return ppo_results.reference(make_env(sid).unwrapped.scenario, base)
+
+    ran = {"sdp": {"mean": 10.0}, "pds": {"mean": 11.0}}  # pds above SDP: noise on one store
+    assert ref("liqenv/SingleStore-v0", ran) == ("sdp", "SDP")
+    chain = {"practitioner": {"mean": 9.0}, "sdp": {"mean": 10.0}, "store_pds": {"mean": 11.0}}
+    assert ref("liqenv/Chain-v0", chain) == ("store_pds", "best analytic (store_pds)")
+    both = {"exact_dp": {"mean": 12.0}, "store_pds": {"mean": 11.0}}
+    assert ref("liqenv/TwoStore-v0", both) == ("exact_dp", "exact DP")
+    assert ref("liqenv/TransferChain-v0", {"sdp": {"unsupported": "transfers"}, "store_pds": {"mean": 3.0},
+                                           "craig_raman": {"mean": 4.0}}) == ("craig_raman",
+                                                                               "best analytic (craig_raman)")
+    assert ref("liqenv/TransferChain-v0", {"sdp": {"unsupported": "transfers"}}) == (None, "n/a")
+
+
+def test_ppo_results_refuses_to_reuse_a_run_with_other_hyperparameters(tmp_path):
+    """A finished run trained with different hyperparameters is not silently
+    reused: the script names the changed key and asks for --force."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import ppo_results
+    from agents.config import load_hyperparams
+
+    out = tmp_path / "seed0"
+    out.mkdir()
+    hp = load_hyperparams("SingleStore-v0").to_dict()
+    (out / "results.json").write_text("{}")
+    (out / "state.json").write_text(json.dumps({"hyperparams": hp, "train_seconds": 1.0}))
+    args = ppo_results.build_parser().parse_args(["--runs", str(tmp_path)])
+    assert ppo_results.train_command("liqenv/SingleStore-v0", 0, out, args, ("sdp",)) is None
+    (out / "state.json").write_text(json.dumps({"hyperparams": {**hp, "n_epochs": 3}, "train_seconds": 1.0}))
+    with pytest.raises(ValueError, match="n_epochs=3"):
+        ppo_results.train_command("liqenv/SingleStore-v0", 0, out, args, ("sdp",))
+    forced = ppo_results.build_parser().parse_args(["--runs", str(tmp_path), "--force"])
+    cmd = ppo_results.train_command("liqenv/SingleStore-v0", 0, out, forced, ("sdp",))
+    assert cmd[cmd.index("--out") + 1] == str(out) and "--force" in cmd
