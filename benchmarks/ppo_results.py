@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-seed", type=int, default=0, help="env seed of the first evaluation episode")
     p.add_argument("--runs", default="runs/ppo_results", help="folder of the training runs")
     p.add_argument("--md", default="benchmarks/results/ppo.md", help="markdown output (JSON beside it)")
-    p.add_argument("--workers", type=int, default=1, help="training runs at a time, and processes for the evaluation")
+    p.add_argument("--workers", type=int, default=1,
+                   help="training runs at a time, and processes for the evaluation")
     p.add_argument("--force", action="store_true", help="retrain runs that already exist")
     p.add_argument("--vec", choices=("native", "dummy"), default=None, help="train.py --vec")
     return p
@@ -230,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         ppo = np.array([res[f"ppo_s{s}"]["mean"] for s in seeds])
         base = {b: res[b] for b in bl}
         ref, label = reference(make_env(sid).unwrapped.scenario, base)
-        sdp = base[ref]["mean"] if ref else None  # the reference profit (see reference())
+        ref_mean = base[ref]["mean"] if ref else None  # the reference profit (see reference())
         entry = {"algo": hp.algo, "timesteps": args.timesteps or hp.total_timesteps,
                  "ppo_seed_means": dict(zip(map(str, seeds), ppo.tolist())),
                  "ppo_mean": float(ppo.mean()), "ppo_ci95_across_seeds": _ci(ppo),
@@ -239,9 +240,9 @@ def main(argv: list[str] | None = None) -> int:
                      {"unsupported": r["unsupported"]} if "unsupported" in r else {}) for b, r in base.items()}}
         entry["reference"] = ref
         entry["reference_is_optimum"] = ref in OPTIMUM
-        if sdp:
-            entry["ppo_share_of_reference"] = float(ppo.mean() / sdp)
-            entry["ppo_share_of_reference_by_seed"] = (ppo / sdp).tolist()
+        if ref_mean:
+            entry["ppo_share_of_reference"] = float(ppo.mean() / ref_mean)
+            entry["ppo_share_of_reference_by_seed"] = (ppo / ref_mean).tolist()
         report["scenarios"][sid] = entry
         lines += [f"### {sid}", "",
                   f"{hp.algo}, {entry['timesteps']:,} training steps per seed; training time per seed "
@@ -249,9 +250,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"| policy | mean profit | ±95% CI | share of {label} | per-seed share of {label} "
                   "| PPO minus this policy (paired, mean over seeds) | seeds where PPO is above (95% paired CI) |",
                   "|---|---|---|---|---|---|---|"]
-        per_seed = (", ".join(_fmt(x, pct=True) for x in ppo / sdp) if sdp else "n/a")
+        per_seed = (", ".join(_fmt(x, pct=True) for x in ppo / ref_mean) if ref_mean else "n/a")
         lines.append(f"| PPO ({len(seeds)} seeds) | {_fmt(float(ppo.mean()))} | {_fmt(_ci(ppo))} "
-                     f"| {_fmt(ppo.mean() / sdp, pct=True) if sdp else 'n/a'} | {per_seed} |  |  |")
+                     f"| {_fmt(ppo.mean() / ref_mean, pct=True) if ref_mean else 'n/a'} | {per_seed} |  |  |")
         for b, r in base.items():
             if "unsupported" in r:
                 lines.append(f"| {b} | unavailable: {r['unsupported']} |  |  |  |  |  |")
@@ -262,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
             entry["baselines"][b]["ppo_minus_by_seed"] = d_mean
             entry["baselines"][b]["ppo_minus_ci95_by_seed"] = [_ci(d) for d in diffs]
             lines.append(f"| {b} | {_fmt(r['mean'])} | {_fmt(r['ci95'])} "
-                         f"| {_fmt(r['mean'] / sdp, pct=True) if sdp else 'n/a'} |  "
+                         f"| {_fmt(r['mean'] / ref_mean, pct=True) if ref_mean else 'n/a'} |  "
                          f"| {round(float(np.mean(d_mean)), 3) + 0.0:+.3f} | {above}/{len(seeds)} |")
         if short in NOTES:
             lines += ["", NOTES[short]]
