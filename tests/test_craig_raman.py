@@ -397,3 +397,27 @@ def test_craig_raman_chain_episode_obeys_rules():
         salvaged += int(info["salvaged"].sum())
     assert violations == 0
     assert sold + salvaged == env.scenario.total_inventory
+    assert pol.limit_hits == 0  # every subproblem solved to optimality: no dependence on speed
+
+
+def test_a_milp_stopped_by_its_time_limit_is_counted_and_warned_about(monkeypatch):
+    """An incumbent taken at the time limit makes results machine-dependent:
+    the policy counts such solves and warns once."""
+    import baselines.craig_raman as cr
+
+    real = cr.milp
+
+    def stopped(*args, **kwargs):
+        res = real(*args, **kwargs)
+        res.status = 1  # as HiGHS reports "time limit reached" with an incumbent
+        return res
+
+    monkeypatch.setattr(cr, "milp", stopped)
+    env = liqenv.LiquidationEnv(liqenv.TwoStoreGrid().combination(
+        inventory_b=250, op_pct_a=0.1, op_pct_b=0.1, transfer_cost=0.02, ratio=2.5, cv=0.7))
+    pol = baselines.make("craig_raman", env)
+    obs, _ = env.reset(seed=0)
+    pol.reset(seed=0)
+    with pytest.warns(RuntimeWarning, match="time_limit"):
+        pol.act(obs)
+    assert pol.limit_hits > 0
