@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     state["curve"] = [c for c in state["curve"] if c["timesteps"] <= done_steps]
 
     if saved is None:
-        model = build_model(hp, venv, seed=args.seed, tensorboard_log=tb, scenario=env0.unwrapped.scenario)
+        model = build_model(hp, venv, seed=args.seed, tensorboard_log=tb)
     else:
         model = algo_class(hp.algo).load(_checkpoints(out)[-1][1], env=venv, device="cpu",
                                          tensorboard_log=tb)

@@ -215,9 +215,9 @@ def build_model(hp: Hyperparams, venv: Any, seed: int, tensorboard_log: str | No
                 verbose: int = 0, scenario: Any = None) -> Any:
     """A fresh PPO or MaskablePPO on ``venv`` (CPU).
 
-    ``scenario`` (the env's :class:`~liqenv.scenario.Scenario`) is needed
-    when ``hp.initial_act_prob`` is set: it says which action components
-    close stores or ship stock.
+    ``scenario`` (the env's :class:`~liqenv.scenario.Scenario`; default:
+    the first copy's, ``venv.get_attr("scenario")``) tells
+    ``hp.initial_act_prob`` which action components close stores or ship stock.
     """
     cls = algo_class(hp.algo)
     policy: Any = "MlpPolicy"
@@ -230,7 +230,7 @@ def build_model(hp: Hyperparams, venv: Any, seed: int, tensorboard_log: str | No
         policy = FastMaskablePolicy
         if hp.initial_act_prob is not None:
             if scenario is None:
-                raise ValueError("initial_act_prob: build_model needs the scenario")
+                scenario = venv.get_attr("scenario", [0])[0]
             from liqenv.spaces import ActionLayout
 
             kwargs["policy_kwargs"]["action_logit_bias"] = rare_action_bias(

@@ -84,11 +84,13 @@ def test_initial_act_prob_makes_closing_and_shipping_rare(sid):
     price = probs[:layout.n_price, :layout.L]
     np.testing.assert_allclose(price, 1.0 / layout.L, rtol=0.15)
     # a policy built without it is uniform: closing every store with probability 1/2
-    plain_hp = load_hyperparams(sid, {"algo": "maskable-ppo", "n_envs": 2, "batch_size": 64})
+    plain_hp = load_hyperparams(sid, {"algo": "maskable-ppo", "n_envs": 2, "batch_size": 64,
+                                      "initial_act_prob": None})
     plain = build_model(plain_hp, venv, seed=0)
     with th.no_grad():
         probs0 = plain.policy.get_distribution(obs).logp.exp()[0].numpy()
     close = probs0[layout.n_price:layout.n_price + layout.n_close, :2]
     np.testing.assert_allclose(close, 0.5, rtol=0.15)
-    with pytest.raises(ValueError, match="scenario"):
-        build_model(hp, venv, seed=0)
+    # the scenario defaults to the vec env's own
+    derived = build_model(hp, venv, seed=0)
+    assert th.equal(derived.policy.action_net.bias, model.policy.action_net.bias)
