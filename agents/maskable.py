@@ -127,10 +127,9 @@ def rare_action_bias(layout: Any, prob: float) -> list[float]:
     announces a closing, and each transfer component ships a non-zero
     quantity, with probability ``prob`` per period; markdown components stay
     uniform over their allowed levels.  Choice 0 of those components is the
-    "do nothing" choice (keep open, ship 0 units).
+    "do nothing" choice (keep open, ship 0 units).  ``prob`` in (0, 1) is
+    checked where it is read (:class:`agents.config.Hyperparams`).
     """
-    if not 0.0 < prob < 1.0:
-        raise ValueError(f"initial_act_prob={prob!r}: must be in (0, 1)")
     if layout.kind != "multidiscrete":
         raise ValueError(f"initial_act_prob={prob!r}: needs a MultiDiscrete action space "
                          f"(closing or transfers), not {layout.kind!r}")

@@ -237,10 +237,15 @@ class StoreData:
     lock: tuple | None  # ("pending", tk, tu, rent (R,)) or ("locked", tu, rent (R,))
 
 
+#: Seconds per subproblem MILP: a safety net, far above what the presets' MILPs need (see CraigRaman).
+MILP_TIME_LIMIT = 30.0
+
+
 class Subproblem:
     """Section 5.1 for a group of stores linked by transfers; see the module docstring."""
 
-    def __init__(self, stores: list[StoreData], pairs: list[tuple], R: int, time_limit: float = 30.0):
+    def __init__(self, stores: list[StoreData], pairs: list[tuple], R: int,
+                 time_limit: float = MILP_TIME_LIMIT):
         self.stores, self.pairs, self.R = stores, pairs, R
         self.time_limit = time_limit
         self.limit_hits = 0  # MILPs stopped at the time limit (their incumbent was used)
@@ -510,7 +515,7 @@ class CraigRaman(Policy):
     """
 
     def __init__(self, scenario: Scenario, every: int | None = None, max_paths: int = 125,
-                 max_family: int = 3000, n_milp: int = 1, rounds: int = 2, time_limit: float = 30.0,
+                 max_family: int = 3000, n_milp: int = 1, rounds: int = 2, time_limit: float = MILP_TIME_LIMIT,
                  max_starts: int = 6, **options: Any):
         T = scenario.horizon
         self.every = int(every) if every is not None else (1 if T <= 10 else max(1, round(T / 10)))
