@@ -364,6 +364,7 @@ def _paired(env, policies, seeds):
     return {k: np.array(v) for k, v in out.items()}
 
 
+@pytest.mark.slow
 def test_heuristic_between_practitioner_and_optimum():
     grid = liqenv.TwoStoreGrid()
     points = [dict(inventory_b=150, op_pct_a=0.05, op_pct_b=0.15, transfer_cost=0.08, ratio=5.0, cv=0.9),

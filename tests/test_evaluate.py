@@ -16,10 +16,9 @@ from scipy import stats
 import baselines
 from baselines.base import Policy, UnsupportedScenario, register
 from liqenv.evaluation import (METRICS, RESULT_KEYS, ci_halfwidth, evaluate, format_table,
-                               parse_overrides, register_loader, resolve_policies, to_json_dict,
-                               write_json)
+                               make_env, parse_overrides, register_loader, resolve_policies,
+                               to_json_dict, write_json)
 from liqenv.evaluation import register as register_factory
-from liqenv.evaluation.harness import make_env
 from liqenv.evaluation.registry import NamedFactory
 
 ROOT = Path(__file__).resolve().parents[1]

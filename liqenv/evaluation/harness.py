@@ -34,7 +34,7 @@ import numpy as np
 
 from ..env import LiquidationEnv
 from . import protocol
-from .metrics import EpisodeMetrics, EpisodeTotals
+from .metrics import EpisodeLog, EpisodeMetrics, EpisodeTotals
 from .registry import PolicyFactory, resolve_policies
 from .stats import ci_halfwidth, paired_comparisons
 
@@ -145,8 +145,7 @@ class Runner:
     def _run_single(env: Any, policy: Any, out: Chunk, seed: int,
                     tick: Callable[[], None] | None) -> None:
         clock = time.perf_counter
-        ends: list[dict] = []
-        totals = []
+        log = EpisodeLog()
         for i in range(out.start, out.stop):
             obs, _ = env.reset(seed=episode_seed(seed, i))
             try:
@@ -155,20 +154,19 @@ class Runner:
                 out.unsupported = f"episode {i}: {e}"
                 return
             out.values.append(protocol.value_estimate(policy))
-            acc, done, info = EpisodeTotals(1), False, {}
+            done = False
             while not done:
                 t0 = clock()
                 action = policy.act(obs)
                 out.act_seconds += clock() - t0
                 out.acts += 1
                 obs, _, terminated, truncated, info = env.step(action)
-                acc.add_step(info)
+                log.add_step(info)
                 done = terminated or truncated
-            ends.append(info)
-            totals.append(acc)
+            log.end_episode()
             if tick is not None:
                 tick()
-        out.metrics = EpisodeMetrics.concat([acc.finish([end]) for acc, end in zip(totals, ends)])
+        out.metrics = log.metrics()
 
     def _run_batched(self, policy: Any, out: Chunk, seed: int,
                      tick: Callable[[], None] | None) -> None:

@@ -6,7 +6,8 @@ reads.  :class:`EpisodeTotals` builds it while episodes play, from the
 env's own per-step terms and end-of-episode ``info`` (``profit``,
 ``sell_through``, ``net_recovery_on_cost``, ``units_salvaged``, computed by
 ``liqenv.env.build_info``), so the harness holds no second copy of those
-definitions; it only adds up the per-period terms.
+definitions; it only adds up the per-period terms.  :class:`EpisodeLog`
+does the same for episodes played one at a time on a single env.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["EpisodeMetrics", "EpisodeTotals", "METRICS"]
+__all__ = ["EpisodeMetrics", "EpisodeTotals", "EpisodeLog", "METRICS"]
 
 #: The per-period terms of the reward identity (MODEL.md section 5), summed over an episode.
 STEP_TERMS = ("revenue", "operating_cost", "holding_cost", "transfer_cost", "salvage_value")
@@ -64,23 +65,55 @@ METRICS = tuple(f.name for f in fields(EpisodeMetrics))
 
 
 class EpisodeTotals:
-    """Adds up the per-period terms of ``n`` episodes played side by side."""
+    """Adds up the per-period terms of ``n`` episodes played side by side (a batch)."""
 
     def __init__(self, n: int):
         self.sums = {k: np.zeros(n) for k in STEP_TERMS}
         self.units_sold = np.zeros(n, dtype=np.int64)
 
-    def add_step(self, step: Any) -> None:
-        """Add one period: ``step`` is an env ``info`` (one episode) or a
-        batch's ``StepResult`` (its (n,) arrays); it carries each of
-        :data:`STEP_TERMS` and ``sold`` per store."""
-        get = step.__getitem__ if isinstance(step, Mapping) else step.__getattribute__
+    def add_step(self, result: Any) -> None:
+        """Add one period of the batch: ``result`` is its ``StepResult`` ((n,) arrays of
+        :data:`STEP_TERMS`, ``sold`` (n, S))."""
         for k, v in self.sums.items():
-            v += get(k)
-        self.units_sold += np.asarray(get("sold")).sum(axis=-1)
+            v += getattr(result, k)
+        self.units_sold += np.asarray(result.sold).sum(axis=-1)
 
     def finish(self, end_infos: Sequence[Mapping[str, Any]]) -> EpisodeMetrics:
-        """The metrics, given each episode's final env ``info`` (in order)."""
+        """The metrics, given each copy's final env ``info`` (in order)."""
         end = {k: np.array([info[k] for info in end_infos]) for k in END_TERMS}
         return EpisodeMetrics(units_sold=self.units_sold.copy(), **end,
                               **{k: v.copy() for k, v in self.sums.items()})
+
+
+class EpisodeLog:
+    """Collects the episodes of one env played one after the other.
+
+    Adds up in the same order as :class:`EpisodeTotals` (period by period,
+    in float64), so both give the same numbers to the last digit.
+    """
+
+    def __init__(self):
+        self.steps: list[Mapping[str, Any]] = []
+        self.rows: list[tuple] = []
+
+    def add_step(self, info: Mapping[str, Any]) -> None:
+        """One period's env ``info``."""
+        self.steps.append(info)
+
+    def end_episode(self) -> None:
+        """Close the episode whose last ``info`` was added last."""
+        sums = [0.0] * len(STEP_TERMS)
+        for info in self.steps:
+            for j, k in enumerate(STEP_TERMS):
+                sums[j] += info[k]
+        sold = int(np.concatenate([info["sold"] for info in self.steps]).sum())
+        end = self.steps[-1]
+        self.rows.append((*sums, sold, *(end[k] for k in END_TERMS)))
+        self.steps = []
+
+    def metrics(self) -> EpisodeMetrics:
+        cols = list(zip(*self.rows)) if self.rows else [()] * (len(STEP_TERMS) + 1 + len(END_TERMS))
+        names = (*STEP_TERMS, "units_sold", *END_TERMS)
+        arrays = {k: np.array(c, dtype=np.int64 if k.startswith("units_") else float)
+                  for k, c in zip(names, cols)}
+        return EpisodeMetrics(**arrays)
