@@ -19,8 +19,9 @@ import math
 import numpy as np
 from numba import njit, vectorize
 
-NO_CLOSE = 2**31 - 1
-TOL = 1e-9
+from .rules import (NO_CLOSE, TOL, arrival_salvaged, chain_store, clears_stock, close_ok,
+                    lock_triggers, markdown_ok, nearest_markdown, on_ladder, period_cost, ship_cost,
+                    ship_ok)
 
 # ----------------------------------------------------------------- random
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -182,86 +183,6 @@ def wanted_elasticity(key, base_ctr, t, s, row, price, on_hand, effect, ebase, l
     return poisson1(mu, key, base_ctr, DEMAND)
 
 
-# ------------------------------------------------------------------ rules
-@njit(**_FLAGS)
-def markdown_ok(m, cur, hold, changes, t, rules):
-    """Whether markdown ``m`` may be posted now (MODEL.md section 2).
-
-    ``rules`` = (monotone, initial_lo, initial_hi, step_min, step_max,
-    min_hold, max_changes (-1: none)).  Period 0 (or no markdown yet): within
-    [initial_lo, initial_hi].  Later: the current markdown, or, when the level
-    has been held ``min_hold`` periods and fewer than ``max_changes`` changes
-    were made, a change of size in [step_min, step_max] (upward only when
-    monotone).
-    """
-    if t == 0 or hold == 0:
-        return rules[1] - TOL <= m <= rules[2] + TOL
-    if abs(m - cur) <= TOL:
-        return True
-    if hold < rules[5]:
-        return False
-    if rules[6] >= 0 and changes >= rules[6]:
-        return False
-    d = m - cur
-    if rules[0] == 0.0:
-        d = abs(d)
-    return rules[3] - TOL <= d <= rules[4] + TOL
-
-
-@njit(**_FLAGS)
-def on_ladder(m, ladder):
-    for v in ladder:
-        if abs(v - m) <= TOL:
-            return True
-    return False
-
-
-@njit(**_FLAGS)
-def nearest_markdown(m, cur, hold, changes, t, rules, ladder, continuous, md_floor):
-    """The allowed markdown nearest to ``m`` (ties: the smaller markdown)."""
-    if not continuous:
-        best = cur
-        bd = np.inf
-        for v in ladder:
-            if markdown_ok(v, cur, hold, changes, t, rules):
-                dd = abs(v - m)
-                if dd < bd - 1e-15:
-                    bd = dd
-                    best = v
-        return best
-    if t == 0 or hold == 0:
-        return min(max(m, max(rules[1], md_floor)), min(rules[2], 1.0))
-    best = cur
-    bd = abs(cur - m)
-    can = hold >= rules[5] and (rules[6] < 0 or changes < rules[6])
-    if can and cur + rules[3] <= 1.0 + TOL:
-        v = min(max(m, cur + rules[3]), min(cur + rules[4], 1.0))
-        if abs(v - m) < bd:
-            best, bd = v, abs(v - m)
-    if can and rules[0] == 0.0 and cur - rules[3] >= md_floor - TOL:
-        v = min(max(m, max(cur - rules[4], md_floor)), cur - rules[3])
-        if abs(v - m) < bd:
-            best, bd = v, abs(v - m)
-    return best
-
-
-@njit(**_FLAGS)
-def close_ok(s, b, row, t, close_at, closable, notice, earliest_close, T):
-    """A closing may be announced: closable, not closed or announced, effective
-    no earlier than ``earliest_close`` and within the horizon."""
-    if not closable[s] or close_at[b, s] != NO_CLOSE:
-        return False
-    eff = t + notice[row, s]
-    return eff >= earliest_close[row, s] and eff <= T - 1
-
-
-@njit(**_FLAGS)
-def ship_ok(p, b, t, close_at, on_hand, src, dst, lead):
-    """The source is not closed before now and holds units; the destination
-    is not closed or scheduled to close by the arrival date."""
-    return close_at[b, src[p]] >= t and on_hand[b, src[p]] > 0 and close_at[b, dst[p]] > t + lead[p]
-
-
 # ----------------------------------------------------------------- masks
 @njit(**_FLAGS)
 def markdown_ok_batch(m, t, markdown, hold, changes, rules, out):
@@ -295,7 +216,7 @@ def close_mask(t, close_at, closable, notice, earliest_close, T, out):
     for b in range(B):
         row = b if C > 1 else 0
         for s in range(S):
-            out[b, s] = close_ok(s, b, row, t[b], close_at, closable, notice, earliest_close, T)
+            out[b, s] = close_ok(closable[s], close_at[b, s], t[b], notice[row, s], earliest_close[row, s], T)
 
 
 @njit(**_FLAGS)
@@ -303,7 +224,7 @@ def ship_mask(t, close_at, on_hand, src, dst, lead, out):
     B = close_at.shape[0]
     for b in range(B):
         for p in range(src.shape[0]):
-            out[b, p] = ship_ok(p, b, t[b], close_at, on_hand, src, dst, lead)
+            out[b, p] = ship_ok(t[b], close_at[b, src[p]], on_hand[b, src[p]], close_at[b, dst[p]], lead[p])
 
 
 # ------------------------------------------------------------------- step
@@ -364,7 +285,7 @@ def step_kernel(
             close_bad[b, s] = False
             over[b, s] = False
             if close_req[b, s]:
-                if close_ok(s, b, row, t, close_at, closable, notice, earliest_close, T):
+                if close_ok(closable[s], close_at[b, s], t, notice[row, s], earliest_close[row, s], T):
                     announce[b, s] = True
                 elif not closed_before and close_at[b, s] == NO_CLOSE:
                     close_bad[b, s] = True
@@ -408,7 +329,7 @@ def step_kernel(
                 q = ship_req[b, p]
                 ship_bad[b, p] = False
                 if q > 0:
-                    if not ship_ok(p, b, t, close_at, on_hand, src, dst, lead):
+                    if not ship_ok(t, close_at[b, src[p]], on_hand[b, src[p]], close_at[b, dst[p]], lead[p]):
                         ship_bad[b, p] = True
                         v += 1
                         q = 0

@@ -32,6 +32,7 @@ import numpy as np
 
 from . import _kernels as _k
 from . import random as lr
+from . import rules
 from .demand import DemandModel, make_demand
 from .scenario import NO_CLOSE, Scenario
 
@@ -64,13 +65,7 @@ class Params:
         self.rules = sc.markdowns
         r = sc.markdowns
         #: (monotone, initial_lo, initial_hi, step_min, step_max, min_hold, max_changes or -1)
-        self.rule_vector = np.array([
-            float(r.monotone), r.initial_min_or_floor,
-            np.inf if r.initial_max is None else r.initial_max,
-            # a continuous price may move by any amount above the tolerance
-            max(r.step_min, _k.TOL if sc.pricing == "continuous" else 1e-6),
-            np.inf if r.step_max is None else r.step_max, r.min_hold,
-            -1 if r.max_changes is None else r.max_changes], dtype=np.float64)
+        self.rule_vector = rules.rule_vector(r, continuous=sc.pricing == "continuous")
         self.ladder = sc.ladder
         self.continuous = sc.pricing == "continuous"
         self.is_dc = sc.is_dc
