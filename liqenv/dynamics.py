@@ -72,7 +72,7 @@ class Params:
         self.selling = ~sc.is_dc
         self.closable = sc.closable
         self.has_closing = sc.has_closing
-        self.has_lock = bool(np.any(sc.lock_period < NO_CLOSE))
+        self.has_lock = rules.has_rent_lock(sc.lock_period)
         tn = sc.transfers
         pairs = tn.pairs if tn is not None else ()
         self.P = len(pairs)

@@ -21,7 +21,7 @@ chain price under uniform pricing   :func:`chain_store`                         
 closing window                      :func:`closing_effective`, :func:`may_announce`,
                                     :func:`close_ok`, :func:`earliest_effective`  4.1, 5
 rent lock                           :func:`lock_triggers`, :func:`period_cost`,
-                                    :func:`rent_owed`                           5
+                                    :func:`rent_owed`, :func:`has_rent_lock`    5
 shipments                           :func:`ship_ok`, :func:`shipped_units`,
                                     :func:`ship_cost`                           4.2
 end of the event                    :func:`clears_stock`, :func:`arrival_salvaged`  5
@@ -49,7 +49,7 @@ __all__ = [
     "NO_CLOSE", "TOL", "MIN_LADDER_STEP", "rule_vector", "markdown_ok", "on_ladder",
     "nearest_markdown", "allowed_markdowns", "initial_levels", "transition_matrix", "chain_store",
     "closing_effective", "close_ok", "may_announce", "earliest_effective", "lock_triggers",
-    "period_cost", "rent_owed", "ship_ok", "shipped_units", "shipped_units_into", "ship_cost", "clears_stock",
+    "period_cost", "has_rent_lock", "rent_owed", "ship_ok", "shipped_units", "shipped_units_into", "ship_cost", "clears_stock",
     "arrival_salvaged", "event_metrics",
 ]
 
@@ -259,6 +259,11 @@ def period_cost(closed, locked, operating_t, locked_rent_t):
     if locked:
         return locked_rent_t
     return 0.0
+
+
+def has_rent_lock(lock_period) -> bool:
+    """Whether any store's lease has a rent lock (``lock_period`` of ``NO_CLOSE``: none)."""
+    return bool(np.any(np.asarray(lock_period) < NO_CLOSE))
 
 
 def rent_owed(locked_rent, lock_period: int, tau, locked: bool = False):

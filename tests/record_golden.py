@@ -81,7 +81,7 @@ def masked_random(rng: np.random.Generator, layout, mask: np.ndarray):
     return np.array(out, dtype=np.int64)
 
 
-def run_env(name: str, seed: int, masked: bool, **kw) -> dict[str, np.ndarray]:
+def run_env(name, seed: int, masked: bool, **kw) -> dict[str, np.ndarray]:
     env = liqenv.LiquidationEnv(name, **kw)
     rng = np.random.default_rng(1000 + seed)
     env.action_space.seed(seed)
@@ -146,7 +146,7 @@ def random_decision(rng, p: dyn.Params, s: dyn.State) -> dyn.Decision:
     return dyn.Decision(md, close, ship)
 
 
-def run_dyn(name: str, seed: int, B: int = 4, **kw) -> dict[str, np.ndarray]:
+def run_dyn(name, seed: int, B: int = 4, **kw) -> dict[str, np.ndarray]:
     sc = liqenv.LiquidationEnv(name, **kw).scenario
     p = dyn.Params(sc)
     rng = np.random.default_rng(3000 + seed)
@@ -184,9 +184,43 @@ def run_dyn(name: str, seed: int, B: int = 4, **kw) -> dict[str, np.ndarray]:
     return {**{k: np.array(d.hex()) for k, d in parts.items()}, "rewards": np.array(rewards)}
 
 
+def lease_scenario(**rule_kw) -> liqenv.Scenario:
+    """Two stores with notice, earliest closing, a rent lock, lead-2 transfers with
+    fixed costs and elasticity demand with hidden effects (no preset has a rent lock)."""
+    from liqenv import (ElasticityDemand, LeaseTerms, MarkdownRules, Scenario, StoreParams,
+                        TransferNetwork)
+
+    return Scenario(
+        name="lease", horizon=10,
+        stores=(StoreParams(name="a", inventory=60, operating_cost=1.0, salvage_rate=0.2,
+                            lease=LeaseTerms(notice=1, earliest_close=2, lock_period=3, lock_until=6,
+                                             rent_fraction=0.5)),
+                StoreParams(name="b", inventory=30, operating_cost=1.5, salvage_rate=0.4,
+                            lease=LeaseTerms(notice=0, lock_period=1, lock_until=8))),
+        demand=ElasticityDemand(base=(6.0, 4.0), elasticity=2.0, beta_inv=0.3, store_effect_cv=0.4,
+                                cv=0.7),
+        markdowns=MarkdownRules(**rule_kw),
+        transfers=TransferNetwork.uniform(2, lead_time=2, unit_cost=0.05, fixed_cost=0.5,
+                                          quantities=(0.0, 0.3, 0.6, 1.0)),
+        holding_cost=0.01)
+
+
+CUSTOM = {
+    "lease-rules": lambda: lease_scenario(step_min=0.1, step_max=0.3, min_hold=2, max_changes=3,
+                                          initial_min=0.1, initial_max=0.3),
+    "lease-uniform": lambda: lease_scenario(monotone=False, uniform_pricing=True),
+    "dc-uniform": lambda: liqenv.make_scenario("DistributionCentre-v0", uniform_pricing=True),
+}
+
+
 def record() -> dict[str, np.ndarray]:
     """Every run, flattened to ``{"<run>/<part>": array}``."""
     runs = {}
+    for name, make in CUSTOM.items():
+        for seed in SEEDS:
+            runs[f"env/{name}/{seed}/masked"] = run_env(make(), seed, True)
+            runs[f"env/{name}/{seed}/random"] = run_env(make(), seed, False)
+            runs[f"dyn/{name}/{seed}"] = run_dyn(make(), seed)
     for name in liqenv.PRESETS:
         for seed in SEEDS:
             runs[f"env/{name}/{seed}/masked"] = run_env(name, seed, True)
