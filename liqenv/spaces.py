@@ -80,7 +80,7 @@ class ActionLayout:
         self.uniform = sc.markdowns.uniform_pricing
         # uniform pricing: the chain's one component is read from (and written
         # to) the store whose entry the kernel posts everywhere
-        self.price_stores = np.array([rules.chain_store(sc.selling)]) if self.uniform else sc.selling
+        self.price_stores = np.array([rules.chain_store(~sc.is_dc)]) if self.uniform else sc.selling
         self.close_stores = np.flatnonzero(sc.closable)
         self.pairs = sc.transfers.pairs if sc.transfers is not None else ()
         self.K = len(sc.transfers.quantities) if sc.transfers is not None else 1
