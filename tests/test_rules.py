@@ -179,7 +179,7 @@ def test_kernel_masks_agree_with_rules_on_random_states(make):
     for b in range(B):
         t = int(s.t[b])
         for i in range(S):
-            if sc.selling[i] and s.close_at[b, i] > t:
+            if not sc.is_dc[i] and s.close_at[b, i] > t:
                 want = rules.allowed_markdowns(p.rule_vector, sc.ladder, s.markdown[b, i], s.hold[b, i],
                                                s.changes[b, i], t)
                 assert np.array_equal(lm[b, i], want)
