@@ -1,12 +1,22 @@
-"""Compiled kernels: the one implementation of the rules, the demand draws and a period.
+"""Compiled kernels: the demand draws, the masks, a period and the observation.
 
 Why numba: the dynamics run over a batch ``(n_envs, n_stores)``; with NumPy
 a batch of one (the single env) pays ~1 us per array operation for a few
 hundred operations a period, and the rejection samplers loop over the batch.
 These kernels loop over copies and stores in compiled code, so the single
-env, the vector envs and the analytic policies' rule checks all call the
-same functions.  Python-facing wrappers live in :mod:`liqenv.dynamics`,
-:mod:`liqenv.random`, :mod:`liqenv.demand` and :mod:`liqenv.spaces`.
+env, the vector envs and the analytic policies all call the same functions.
+The business rules themselves are the compiled functions of
+:mod:`liqenv.rules` (planners call them too); Python-facing wrappers live in
+:mod:`liqenv.dynamics`, :mod:`liqenv.random`, :mod:`liqenv.demand` and
+:mod:`liqenv.spaces`.
+
+The step reads records (:class:`ModelArrays`, :class:`DemandArrays`,
+:class:`StateArrays`, :class:`DecisionArrays`, :class:`StepArrays`) and runs
+in phases: check the decision (closings, markdowns, transfers: nothing moves
+yet), transfer, sell and charge, salvage and deliver, settle.  A new rule or
+cost goes into the phase where MODEL.md section 4 places it.  Inside the
+phases record fields are read into locals once, outside the store loops:
+each read of an array field costs numba a reference count.
 
 Conventions: per-copy parameter arrays have a leading axis of length 1 or B
 (row ``b if C > 1 else 0``); ``NO_CLOSE`` marks "no closing scheduled".

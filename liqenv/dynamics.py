@@ -264,9 +264,9 @@ def reset_state(p: Params, keys: np.ndarray, copies: np.ndarray | None = None) -
 
 
 # ------------------------------------------------------------------ rules
-# The rules themselves are the compiled functions of liqenv._kernels
-# (markdown_ok, close_ok, ship_ok), shared with the step kernel; these
-# wrappers evaluate them over a batch for masks and for analytic policies.
+# The rules themselves are the compiled functions of liqenv.rules, shared
+# with the step kernel; these wrappers evaluate them over a batch for masks
+# and for analytic policies.
 def markdown_allowed(p: Params, s: State, m: np.ndarray) -> np.ndarray:
     """Whether markdown(s) ``m`` ((B,S) or (B,S,K)) may be posted now by open stores.
 
@@ -331,7 +331,8 @@ def step(p: Params, s: State, d: Decision, copies: np.ndarray | None = None,
     Decisions that break a business rule are repaired to the nearest allowed
     choice and counted in ``violations``; with ``strict=True`` they raise
     :class:`RuleViolation` instead (the state is then left untouched).
-    The period itself is :func:`liqenv._kernels.step_kernel`.
+    The period itself is :func:`liqenv._kernels.step_kernel`; the rules it
+    applies are :mod:`liqenv.rules`.
     """
     if copies is not None and p.C > 1:
         raise ValueError("copies: step() runs the whole batch, aligned with the parameter rows")
