@@ -32,6 +32,7 @@ import numpy as np
 
 from . import _kernels as _k
 from . import random as lr
+from . import rules
 from .demand import DemandModel, make_demand
 from .scenario import NO_CLOSE, Scenario
 
@@ -64,20 +65,14 @@ class Params:
         self.rules = sc.markdowns
         r = sc.markdowns
         #: (monotone, initial_lo, initial_hi, step_min, step_max, min_hold, max_changes or -1)
-        self.rule_vector = np.array([
-            float(r.monotone), r.initial_min_or_floor,
-            np.inf if r.initial_max is None else r.initial_max,
-            # a continuous price may move by any amount above the tolerance
-            max(r.step_min, _k.TOL if sc.pricing == "continuous" else 1e-6),
-            np.inf if r.step_max is None else r.step_max, r.min_hold,
-            -1 if r.max_changes is None else r.max_changes], dtype=np.float64)
+        self.rule_vector = rules.rule_vector(r, continuous=sc.pricing == "continuous")
         self.ladder = sc.ladder
         self.continuous = sc.pricing == "continuous"
         self.is_dc = sc.is_dc
         self.selling = ~sc.is_dc
         self.closable = sc.closable
         self.has_closing = sc.has_closing
-        self.has_lock = bool(np.any(sc.lock_period < NO_CLOSE))
+        self.has_lock = rules.has_rent_lock(sc.lock_period)
         tn = sc.transfers
         pairs = tn.pairs if tn is not None else ()
         self.P = len(pairs)
@@ -104,13 +99,14 @@ class Params:
         self.demand: DemandModel = make_demand(scenarios)
         #: each copy's scenario (the observation's public parameters are read from it)
         self.scenarios: list[Scenario] = list(scenarios)
-        self._kernel_args: tuple | None = None
+        self._kernel_model: tuple | None = None
+        self._kernel_demand: tuple | None = None
         for b, s in enumerate(scenarios):
             self.set_row(b, s, demand=False)
 
     def set_row(self, b: int, sc: Scenario, demand: bool = True) -> None:
         """Write copy ``b``'s numbers from ``sc`` (same structure required)."""
-        self._kernel_args = None
+        self._kernel_model = self._kernel_demand = None
         if (sc.n_stores, sc.horizon, sc.markdowns, sc.pricing, sc.observe_parameters) != (
                 self.S, self.T, self.rules, "continuous" if self.continuous else "ladder",
                 self.scenario.observe_parameters):
@@ -139,17 +135,25 @@ class Params:
         if demand:
             self.demand.set_row(b, sc)
 
-    def kernel_args(self) -> tuple:
-        """The structural, per-copy and demand arguments of the step kernel
-        (cached; :meth:`set_row` clears the cache)."""
-        if self._kernel_args is None:
-            self._kernel_args = (
-                self.T, self.selling, self.closable, self.src, self.dst, self.lead, self.quantities,
-                self.ladder, self.rule_vector, self.rules.uniform_pricing, self.continuous,
-                self.has_lock, self.list_price, self.salvage_price, self.operating, self.locked_rent,
-                self.notice, self.earliest_close, self.lock_period, self.holding, self.cap,
-                self.ship_cost, self.ship_fixed, *self.demand.kernel_args())
-        return self._kernel_args
+    def kernel_model(self) -> tuple:
+        """The fields of :class:`liqenv._kernels.ModelArrays`, as the plain tuple
+        the step kernel takes (cached; :meth:`set_row` clears the cache)."""
+        if self._kernel_model is None:
+            self._kernel_model = tuple(_k.ModelArrays(
+                T=self.T, selling=self.selling, closable=self.closable, src=self.src, dst=self.dst,
+                lead=self.lead, quantities=self.quantities, ladder=self.ladder, rules=self.rule_vector,
+                uniform_pricing=self.rules.uniform_pricing, continuous=self.continuous,
+                has_lock=self.has_lock, list_price=self.list_price, salvage_price=self.salvage_price,
+                operating=self.operating, locked_rent=self.locked_rent, notice=self.notice,
+                earliest_close=self.earliest_close, lock_period=self.lock_period, holding=self.holding,
+                cap=self.cap, ship_cost=self.ship_cost, ship_fixed=self.ship_fixed))
+        return self._kernel_model
+
+    def kernel_demand(self) -> tuple:
+        """The demand model's :meth:`~liqenv.demand.DemandModel.kernel_arrays` (cached likewise)."""
+        if self._kernel_demand is None:
+            self._kernel_demand = self.demand.kernel_arrays()
+        return self._kernel_demand
 
     def rows(self, x: np.ndarray, copies: np.ndarray | None) -> np.ndarray:
         """Copy rows of a per-copy array for the copies in ``copies``."""
@@ -260,9 +264,9 @@ def reset_state(p: Params, keys: np.ndarray, copies: np.ndarray | None = None) -
 
 
 # ------------------------------------------------------------------ rules
-# The rules themselves are the compiled functions of liqenv._kernels
-# (markdown_ok, close_ok, ship_ok), shared with the step kernel; these
-# wrappers evaluate them over a batch for masks and for analytic policies.
+# The rules themselves are the compiled functions of liqenv.rules, shared
+# with the step kernel; these wrappers evaluate them over a batch for masks
+# and for analytic policies.
 def markdown_allowed(p: Params, s: State, m: np.ndarray) -> np.ndarray:
     """Whether markdown(s) ``m`` ((B,S) or (B,S,K)) may be posted now by open stores.
 
@@ -327,7 +331,8 @@ def step(p: Params, s: State, d: Decision, copies: np.ndarray | None = None,
     Decisions that break a business rule are repaired to the nearest allowed
     choice and counted in ``violations``; with ``strict=True`` they raise
     :class:`RuleViolation` instead (the state is then left untouched).
-    The period itself is :func:`liqenv._kernels.step_kernel`.
+    The period itself is :func:`liqenv._kernels.step_kernel`; the rules it
+    applies are :mod:`liqenv.rules`.
     """
     if copies is not None and p.C > 1:
         raise ValueError("copies: step() runs the whole batch, aligned with the parameter rows")
@@ -340,22 +345,21 @@ def step(p: Params, s: State, d: Decision, copies: np.ndarray | None = None,
                    salvage_value=e(B), reward=e(B), sold=e((B, S), np.int64),
                    salvaged=e((B, S), np.int64), price=e((B, S)), shipped=e((B, P), np.int64),
                    violations=e(B, np.int64), done=e(B, np.bool_))
-    md_bad, close_bad, over = e((B, S), np.bool_), e((B, S), np.bool_), e((B, S), np.bool_)
-    ship_bad = e((B, P), np.bool_)
+    md_bad, close_bad, ship_bad = e((B, S), np.bool_), e((B, S), np.bool_), e((B, P), np.bool_)
+    # plain tuples in the field order of the kernel's records (see liqenv._kernels)
     n_bad = _k.step_kernel(
-        *p.kernel_args(),
-        s.t, s.key, s.on_hand, s.pipeline, s.markdown, s.hold, s.changes, s.close_at, s.locked,
-        s.last_sold, s.effect, s.sold_total, s.salvaged_total, s.profit_total,
-        md, cl, sh,
-        r.revenue, r.operating_cost, r.holding_cost, r.transfer_cost, r.salvage_value, r.reward,
-        r.sold, r.salvaged, r.price, r.shipped, r.violations, r.done, md_bad, close_bad, ship_bad,
-        over, strict)
+        p.kernel_model(), p.kernel_demand(),
+        (s.t, s.key, s.on_hand, s.pipeline, s.markdown, s.hold, s.changes, s.close_at, s.locked,
+         s.last_sold, s.effect, s.sold_total, s.salvaged_total, s.profit_total),
+        (md, cl, sh),
+        (r.revenue, r.operating_cost, r.holding_cost, r.transfer_cost, r.salvage_value, r.reward,
+         r.sold, r.salvaged, r.price, r.shipped, r.violations, r.done, md_bad, close_bad, ship_bad),
+        strict)
     if n_bad and strict:
         parts = []
         for what, m in (("closing not allowed for stores", close_bad),
                         ("markdown not allowed for stores", md_bad),
-                        ("transfer not allowed on pairs", ship_bad),
-                        ("transfers exceed on-hand units at stores", over)):
+                        ("transfer not allowed on pairs", ship_bad)):
             if m.any():
                 parts.append(f"{what} {np.argwhere(m)[:, 1].tolist()}")
         raise RuleViolation("; ".join(parts))

@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 from . import dynamics as dyn
+from . import rules
 from .presets import GENERATORS, make_scenario
 from .scenario import NO_CLOSE, Scenario, load_scenario
 from .spaces import ActionLayout, ObservationLayout
@@ -58,8 +59,8 @@ def build_info(p: dyn.Params, s: dyn.State, r: dyn.StepResult, b: int, initial_u
     }
     if r.done[b]:
         info["profit"] = float(s.profit_total[b])
-        info["sell_through"] = float(s.sold_total[b]) / initial_units
-        info["net_recovery_on_cost"] = float(s.profit_total[b]) / (initial_units * unit_cost)
+        info["sell_through"], info["net_recovery_on_cost"] = rules.event_metrics(
+            float(s.sold_total[b]), float(s.profit_total[b]), initial_units, unit_cost)
         info["units_salvaged"] = int(s.salvaged_total[b])
     return info
 
@@ -185,13 +186,14 @@ class LiquidationEnv(gym.Env):
     def decode_action(self, action) -> dict[str, np.ndarray]:
         """The structured decision of a flat action: per-store ``markdown``,
         ``close`` flags and per-pair ``ship`` indices and ``ship_units`` (at
-        the current on-hand units)."""
+        the current on-hand units, scaled down pro rata where one source's
+        fractions sum above 1, as the step does: :func:`liqenv.rules.shipped_units`)."""
         a = self.action_layout.check(action)
         d = self.action_layout.to_decision(a, self.params)
         out = {"markdown": d.markdown[0], "close": d.close[0], "ship": d.ship[0]}
         if self.state is not None and self.params.P:
-            src = self.state.on_hand[0, self.params.src]
-            out["ship_units"] = np.floor(self.params.quantities[d.ship[0]] * src + 1e-9).astype(np.int64)
+            p = self.params
+            out["ship_units"] = rules.shipped_units(self.state.on_hand[0], p.quantities[d.ship[0]], p.src)
         return out
 
     # ------------------------------------------------------------- render

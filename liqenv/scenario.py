@@ -26,6 +26,8 @@ from typing import Any, Union
 
 import numpy as np
 
+from .rules import NO_CLOSE  # the sentinel "no closing scheduled" / "no rent lock", defined once
+
 __all__ = [
     "LeaseTerms",
     "StoreParams",
@@ -42,8 +44,6 @@ __all__ = [
 
 #: Markdown ladder of MODEL.md section 2: 0%, 5%, ..., 95%.
 DEFAULT_LADDER: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(20))
-#: Sentinel "closing period" of a store that has no closing scheduled.
-NO_CLOSE = 2**31 - 1
 
 _TOL = 1e-9
 

@@ -60,9 +60,10 @@ import numpy as np
 from gymnasium import spaces
 
 from . import _kernels as _k
+from . import rules
 from .demand import make_demand
 from .dynamics import Decision, Params, State, close_allowed, markdown_ladder_mask, ship_allowed
-from .scenario import NO_CLOSE, Scenario
+from .scenario import Scenario
 
 __all__ = ["ActionLayout", "ObservationLayout"]
 
@@ -77,7 +78,9 @@ class ActionLayout:
         self.ladder = sc.ladder
         self.L = len(self.ladder)
         self.uniform = sc.markdowns.uniform_pricing
-        self.price_stores = np.array([0]) if self.uniform else sc.selling
+        # uniform pricing: the chain's one component is read from (and written
+        # to) the store whose entry the kernel posts everywhere
+        self.price_stores = np.array([rules.chain_store(~sc.is_dc)]) if self.uniform else sc.selling
         self.close_stores = np.flatnonzero(sc.closable)
         self.pairs = sc.transfers.pairs if sc.transfers is not None else ()
         self.K = len(sc.transfers.quantities) if sc.transfers is not None else 1
@@ -217,7 +220,7 @@ class ActionLayout:
         if self.uniform:
             live = p.selling & ~closed
             chain = np.where(live[..., None], lm, True).all(1)
-            chain = np.where(chain.any(-1, keepdims=True), chain, cur[:, np.flatnonzero(p.selling)[0]])
+            chain = np.where(chain.any(-1, keepdims=True), chain, cur[:, rules.chain_store(p.selling)])
             parts.append(chain)
         else:
             parts.append(lm[:, self.price_stores].reshape(B, -1))
@@ -272,7 +275,7 @@ class ObservationLayout:
         self.L = sc.max_lead
         r = sc.markdowns
         has_close = sc.has_closing
-        has_lock = bool(np.any(sc.lock_period < NO_CLOSE))
+        has_lock = rules.has_rent_lock(sc.lock_period)
         md_low = min(0.0, 1.0 - sc.price_cap / float(sc.list_price.min())) if sc.pricing == "continuous" else 0.0
         cap_units = float(sc.total_inventory) / self.unit_scale
         blocks = [_Block("on_hand", 1, 0.0, cap_units)]
