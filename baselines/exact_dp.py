@@ -144,30 +144,14 @@ def _relaxed_mid_kernel(zA, zB, XA, XB, kA, kB, HA, HB, GA, GB, rowA, colA, rowB
     receives (markdown, kA, kB, close A, close B) of the best decision.
     """
     n = zA.shape[0]
-    KA, KB, L = XA.shape[0], XB.shape[0], okA.shape[0]
+    KA, KB = XA.shape[0], XB.shape[0]
     best = np.full(n, -np.inf)
     ub = np.empty(KA * KB)
     rest = np.empty(KA * KB)
     want = dec.shape[0] > 0
     for i in range(n):
-        # G_A + G_B bounds the shared maximum; the closing options are exact
-        top = 0
-        for a in range(KA):
-            xa = XA[a, i]
-            yA = zA[i] - xa
-            for b in range(KB):
-                xb = XB[b, i]
-                yB = zB[i] - xb
-                gA = GA[rowA[yA], colA[xb]]
-                gB = GB[rowB[yB], colB[xa]]
-                cA = closeA[yA] if xb == 0 else -np.inf
-                cB = closeB[yB] if xa == 0 else -np.inf
-                cost = _ship_cost(xa, xb, unit_cost, fixed)
-                k = a * KB + b
-                ub[k] = max(gA, cA) + max(gB, cB) - cost
-                rest[k] = max(max(cA + gB, gA + cB), cA + cB) - cost
-                if ub[k] > ub[top]:
-                    top = k
+        top = _pair_bounds(i, zA, zB, XA, XB, GA, GB, rowA, colA, rowB, colB, closeA, closeB,
+                           unit_cost, fixed, ub, rest)
         # the most promising pair first, then only pairs the bound keeps
         for j in range(KA * KB + 1):
             k = top if j == 0 else j - 1
@@ -177,14 +161,7 @@ def _relaxed_mid_kernel(zA, zB, XA, XB, kA, kB, HA, HB, GA, GB, rowA, colA, rowB
             xa, xb = XA[a, i], XB[b, i]
             yA, yB = zA[i] - xa, zB[i] - xb
             ra, ca, rb, cb = rowA[yA], colA[xb], rowB[yB], colB[xa]
-            s_best = -np.inf
-            m_best = 0
-            for m in range(L):
-                if okA[m] and okB[m]:
-                    v = HA[ra, ca, m] + HB[rb, cb, m]
-                    if v > s_best:
-                        s_best = v
-                        m_best = m
+            s_best, m_best = _shared_markdown(HA[ra, ca], HB[rb, cb], okA, okB)
             cost = _ship_cost(xa, xb, unit_cost, fixed)
             v_open = s_best - cost
             v = max(v_open, rest[k])
@@ -208,6 +185,47 @@ def _relaxed_mid_kernel(zA, zB, XA, XB, kA, kB, HA, HB, GA, GB, rowA, colA, rowB
                     dec[i, 3] = shut_a
                     dec[i, 4] = shut_b
     return best
+
+
+@njit(cache=True, nogil=True)
+def _pair_bounds(i, zA, zB, XA, XB, GA, GB, rowA, colA, rowB, colB, closeA, closeB, unit_cost, fixed,
+                 ub, rest):
+    """For state i and every transfer pair k: ``ub[k]``, the bound ``G_A + G_B``
+    on the shared maximum (closing options exact), and ``rest[k]``, the best
+    option with a store closing.  Returns the pair with the largest bound."""
+    KA, KB = XA.shape[0], XB.shape[0]
+    top = 0
+    for a in range(KA):
+        xa = XA[a, i]
+        yA = zA[i] - xa
+        for b in range(KB):
+            xb = XB[b, i]
+            yB = zB[i] - xb
+            gA = GA[rowA[yA], colA[xb]]
+            gB = GB[rowB[yB], colB[xa]]
+            cA = closeA[yA] if xb == 0 else -np.inf
+            cB = closeB[yB] if xa == 0 else -np.inf
+            cost = _ship_cost(xa, xb, unit_cost, fixed)
+            k = a * KB + b
+            ub[k] = max(gA, cA) + max(gB, cB) - cost
+            rest[k] = max(max(cA + gB, gA + cB), cA + cB) - cost
+            if ub[k] > ub[top]:
+                top = k
+    return top
+
+
+@njit(cache=True, nogil=True)
+def _shared_markdown(hA, hB, okA, okB):
+    """``max_m hA[m] + hB[m]`` over markdowns allowed for both stores, and its argmax."""
+    s_best = -np.inf
+    m_best = 0
+    for m in range(okA.shape[0]):
+        if okA[m] and okB[m]:
+            v = hA[m] + hB[m]
+            if v > s_best:
+                s_best = v
+                m_best = m
+    return s_best, m_best
 
 
 def _relaxed_option(single_price) -> bool:
