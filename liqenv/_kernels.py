@@ -15,13 +15,14 @@ Conventions: per-copy parameter arrays have a leading axis of length 1 or B
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, vectorize
 
 from .rules import (NO_CLOSE, TOL, arrival_salvaged, chain_store, clears_stock, close_ok,
-                    lock_triggers, markdown_ok, nearest_markdown, on_ladder, period_cost, ship_cost,
-                    ship_ok)
+                    closing_effective, lock_triggers, markdown_ok, nearest_markdown, on_ladder,
+                    period_cost, ship_cost, ship_ok, shipped_units_into)
 
 # ----------------------------------------------------------------- random
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -153,16 +154,38 @@ def elasticity_mean(base, lift, price, list_price, elasticity, on_hand, z0, beta
     return mu
 
 
+class DemandArrays(NamedTuple):
+    """A batch's demand parameters (:meth:`liqenv.demand.DemandModel.kernel_arrays`);
+    per-copy arrays have a leading axis of length 1 or B.  Fields a family
+    does not use hold neutral placeholders."""
+
+    family: int  # 0 valuation, 1 elasticity
+    kind: int  # valuation: 0 uniform, 1 exponential, 2 weibull
+    arrival: int  # valuation: 0 poisson, 1 uniform arrivals
+    rates: np.ndarray  # (C,S,T) expected arrivals
+    scale: np.ndarray  # (C,S) valuation scale
+    decay: np.ndarray  # (C,1) valuation decay per period
+    shape_k: np.ndarray  # (C,1) weibull shape
+    spread: np.ndarray  # (C,1) int, uniform arrivals' half-width
+    base: np.ndarray  # (C,S) elasticity: units wanted at list price
+    lift: np.ndarray  # (C,1,T) elasticity: seasonal lift
+    elasticity: np.ndarray  # (C,1)
+    beta: np.ndarray  # (C,1) broken-assortment exponent
+    z0: np.ndarray  # (C,S) reference inventory
+    list_price: np.ndarray  # (C,S) (ones for valuation demand)
+    cv: np.ndarray  # (C,1) gamma-Poisson CV
+    min_share: float  # price floor as a share of list price
+
+
 @njit(**_FLAGS)
-def wanted_valuation(key, base_ctr, t, s, row, price, rates, scale, decay, shape_k, spread,
-                     kind, arrival):
-    x = price / (scale[row, s] * decay[row, 0] ** t)
-    q = buy_probability(x, kind, shape_k[row, 0])
-    lam = rates[row, s, min(t, rates.shape[2] - 1)]
-    if arrival == 0:
+def wanted_valuation(dm, key, base_ctr, t, s, row, price):
+    x = price / (dm.scale[row, s] * dm.decay[row, 0] ** t)
+    q = buy_probability(x, dm.kind, dm.shape_k[row, 0])
+    lam = dm.rates[row, s, min(t, dm.rates.shape[2] - 1)]
+    if dm.arrival == 0:
         return poisson1(lam * q, key, base_ctr, DEMAND)
-    low = lam - spread[row, 0]
-    n_arr = int(low + math.floor(draw(key, base_ctr, ARRIVALS, 0) * (2 * spread[row, 0] + 1)))
+    low = lam - dm.spread[row, 0]
+    n_arr = int(low + math.floor(draw(key, base_ctr, ARRIVALS, 0) * (2 * dm.spread[row, 0] + 1)))
     hits = 0
     for j in range(n_arr):
         if draw(key, base_ctr, THINNING, j) < q:
@@ -171,16 +194,24 @@ def wanted_valuation(key, base_ctr, t, s, row, price, rates, scale, decay, shape
 
 
 @njit(**_FLAGS)
-def wanted_elasticity(key, base_ctr, t, s, row, price, on_hand, effect, ebase, lift, elasticity,
-                      beta, z0, list_price, cv, min_share):
-    mu = elasticity_mean(ebase[row, s], lift[row, 0, min(t, lift.shape[2] - 1)], price,
-                         list_price[row, s], elasticity[row, 0], on_hand, z0[row, s], beta[row, 0],
-                         effect, min_share)
-    c = cv[row, 0]
+def wanted_elasticity(dm, key, base_ctr, t, s, row, price, on_hand, effect):
+    mu = elasticity_mean(dm.base[row, s], dm.lift[row, 0, min(t, dm.lift.shape[2] - 1)], price,
+                         dm.list_price[row, s], dm.elasticity[row, 0], on_hand, dm.z0[row, s],
+                         dm.beta[row, 0], effect, dm.min_share)
+    c = dm.cv[row, 0]
     if c > 0.0:
         r = 1.0 / (c * c)
         mu = mu * gamma1(r, key, base_ctr, GAMMA) / r
     return poisson1(mu, key, base_ctr, DEMAND)
+
+
+@njit(**_FLAGS)
+def wanted(dm, key, t, s, row, price, on_hand, effect):
+    """Units customers want at store ``s`` in period ``t`` at ``price`` (MODEL.md section 3)."""
+    base_ctr = counter_base(t, s)
+    if dm.family == 0:
+        return wanted_valuation(dm, key, base_ctr, t, s, row, price)
+    return wanted_elasticity(dm, key, base_ctr, t, s, row, price, float(on_hand), effect)
 
 
 # ----------------------------------------------------------------- masks
@@ -228,241 +259,340 @@ def ship_mask(t, close_at, on_hand, src, dst, lead, out):
 
 
 # ------------------------------------------------------------------- step
-@njit(**_FLAGS)
-def _closed_before(close_at, t, announced_now):
-    """Closed before this period's decisions (an announcement made now with
-    notice 0 takes effect now but the store was open when it decided)."""
-    if announced_now:
-        return False
-    return close_at <= t
+# The step's records.  The Python side passes each as a plain tuple of its
+# fields (numba types a plain tuple of arrays by a fast fingerprint, a named
+# tuple by a slow Python path that would cost a batch of one ~15 us a
+# step); :func:`step_kernel` names them at once.
+class ModelArrays(NamedTuple):
+    """Structure and per-copy parameters of a batch (:meth:`liqenv.dynamics.Params.kernel_model`).
+
+    Per-copy arrays have a leading axis C of length 1 or B (row ``b if C > 1 else 0``).
+    """
+
+    T: int  # horizon
+    selling: np.ndarray  # (S,) bool: not a DC
+    closable: np.ndarray  # (S,) bool
+    src: np.ndarray  # (P,) source store of each allowed transfer pair
+    dst: np.ndarray  # (P,) destination store
+    lead: np.ndarray  # (P,) lead time
+    quantities: np.ndarray  # (K,) transfer menu: fractions of the source's on-hand units
+    ladder: np.ndarray  # (L,) markdown levels
+    rules: np.ndarray  # (7,) liqenv.rules.rule_vector
+    uniform_pricing: bool
+    continuous: bool
+    has_lock: bool  # some store has a rent lock
+    list_price: np.ndarray  # (C,S)
+    salvage_price: np.ndarray  # (C,S)
+    operating: np.ndarray  # (C,S,T)
+    locked_rent: np.ndarray  # (C,S,T)
+    notice: np.ndarray  # (C,S)
+    earliest_close: np.ndarray  # (C,S)
+    lock_period: np.ndarray  # (C,S) NO_CLOSE: no rent lock
+    holding: np.ndarray  # (C,1) per unit carried to the next period
+    cap: np.ndarray  # (C,1) highest continuous price
+    ship_cost: np.ndarray  # (C,P) per unit
+    ship_fixed: np.ndarray  # (C,P) per shipment
+
+
+class StateArrays(NamedTuple):
+    """The batch state (fields of :class:`liqenv.dynamics.State`, same order), mutated in place."""
+
+    t: np.ndarray  # (B,)
+    key: np.ndarray  # (B,) uint64
+    on_hand: np.ndarray  # (B,S)
+    pipeline: np.ndarray  # (B,S,L) units arriving in 1..L periods
+    markdown: np.ndarray  # (B,S)
+    hold: np.ndarray  # (B,S)
+    changes: np.ndarray  # (B,S)
+    close_at: np.ndarray  # (B,S)
+    locked: np.ndarray  # (B,S)
+    last_sold: np.ndarray  # (B,S)
+    effect: np.ndarray  # (B,S)
+    sold_total: np.ndarray  # (B,)
+    salvaged_total: np.ndarray  # (B,)
+    profit_total: np.ndarray  # (B,)
+
+
+class DecisionArrays(NamedTuple):
+    """A decision per copy (:class:`liqenv.dynamics.Decision`)."""
+
+    markdown: np.ndarray  # (B,S) float
+    close: np.ndarray  # (B,S) bool
+    ship: np.ndarray  # (B,P) menu index
+
+
+class StepArrays(NamedTuple):
+    """What a period produced (the fields of :class:`liqenv.dynamics.StepResult`,
+    same order) and which decision components were repaired."""
+
+    revenue: np.ndarray  # (B,)
+    operating_cost: np.ndarray  # (B,)
+    holding_cost: np.ndarray  # (B,)
+    transfer_cost: np.ndarray  # (B,)
+    salvage_value: np.ndarray  # (B,)
+    reward: np.ndarray  # (B,)
+    sold: np.ndarray  # (B,S)
+    salvaged: np.ndarray  # (B,S)
+    price: np.ndarray  # (B,S)
+    shipped: np.ndarray  # (B,P)
+    violations: np.ndarray  # (B,)
+    done: np.ndarray  # (B,)
+    md_bad: np.ndarray  # (B,S) markdown repaired
+    close_bad: np.ndarray  # (B,S) closing refused
+    ship_bad: np.ndarray  # (B,P) transfer refused
 
 
 @njit(**_FLAGS)
-def step_kernel(
-    # structure
-    T, selling, closable, src, dst, lead, quantities, ladder, rules, uniform_pricing, continuous,
-    has_lock,
-    # per-copy parameters
-    list_price, salvage_price, operating, locked_rent, notice, earliest_close, lock_period,
-    holding, cap, ship_cost, ship_fixed,
-    # demand
-    family, d_kind, d_arrival, d_rates, d_scale, d_decay, d_shape, d_spread,
-    e_base, e_lift, e_elast, e_beta, e_z0, e_cv, min_share,
-    # state (mutated)
-    st_t, st_key, on_hand, pipeline, markdown, hold, changes, close_at, locked, last_sold, effect,
-    sold_total, salvaged_total, profit_total,
-    # decision
-    md_req, close_req, ship_req,
-    # outputs
-    revenue, operating_cost, holding_cost, transfer_cost, salvage_value, reward, sold, salvaged,
-    price, shipped, violations, done, md_bad, close_bad, ship_bad, over,
-    strict,
-):
-    """One period for every copy (MODEL.md sections 4 and 5).  Returns the
-    number of rule violations found; with ``strict`` and any violation the
-    state is left untouched."""
-    B, S = on_hand.shape
-    P = src.shape[0]
-    C = notice.shape[0]
-    Lp = pipeline.shape[2]
+def step_kernel(model, demand, state, decision, out, strict):
+    """One period for every copy (MODEL.md sections 4 and 5); the arguments
+    are the fields of :class:`ModelArrays`, :class:`DemandArrays`,
+    :class:`StateArrays`, :class:`DecisionArrays` and :class:`StepArrays` as
+    plain tuples.  Every decision is checked (and repaired) before anything
+    moves; returns the number of rule violations found, and with ``strict``
+    and any violation leaves the state untouched."""
+    m, dm = ModelArrays(*model), DemandArrays(*demand)
+    st, d, o = StateArrays(*state), DecisionArrays(*decision), StepArrays(*out)
+    B, S = st.on_hand.shape
+    P = m.src.shape[0]
     new_md = np.empty((B, S))
     announce = np.zeros((B, S), dtype=np.bool_)
     units = np.zeros((B, P), dtype=np.int64)
     total_viol = 0
-    first_sel = -1
-    for s in range(S):
-        if selling[s]:
-            first_sel = s
-            break
-    # ---- validate and repair every decision before anything moves
     for b in range(B):
-        row = b if C > 1 else 0
-        t = st_t[b]
-        v = 0
-        for s in range(S):
-            closed_before = close_at[b, s] <= t
-            md_bad[b, s] = False
-            close_bad[b, s] = False
-            over[b, s] = False
-            if close_req[b, s]:
-                if close_ok(closable[s], close_at[b, s], t, notice[row, s], earliest_close[row, s], T):
-                    announce[b, s] = True
-                elif not closed_before and close_at[b, s] == NO_CLOSE:
-                    close_bad[b, s] = True
-                    v += 1
-            want = md_req[b, s]
-            if uniform_pricing and first_sel >= 0:
-                # one chain markdown: the first selling store's entry; a
-                # Decision giving stores different markdowns is repaired
-                want = md_req[b, first_sel]
-                if abs(md_req[b, s] - want) > TOL and selling[s] and not closed_before:
-                    md_bad[b, s] = True
-            new_md[b, s] = want
-            if selling[s] and not closed_before:
-                ok = markdown_ok(want, markdown[b, s], hold[b, s], changes[b, s], t, rules)
-                if continuous:
-                    md_floor = 1.0 - cap[row, 0] / list_price[row, s]
-                    ok = ok and want >= md_floor - TOL and want <= 1.0 + TOL
-                else:
-                    md_floor = 0.0
-                    ok = ok and on_ladder(want, ladder)
-                if not ok:
-                    new_md[b, s] = nearest_markdown(want, markdown[b, s], hold[b, s], changes[b, s], t,
-                                                    rules, ladder, continuous, md_floor)
-                    md_bad[b, s] = True
-        if uniform_pricing:
-            first = True
-            for s in range(S):
-                if md_bad[b, s]:
-                    if first:
-                        v += 1
-                        first = False
-                    else:
-                        md_bad[b, s] = False
-        else:
-            for s in range(S):
-                if md_bad[b, s]:
-                    v += 1
-        if P > 0:
-            out = np.zeros(S, dtype=np.int64)
-            for p in range(P):
-                q = ship_req[b, p]
-                ship_bad[b, p] = False
-                if q > 0:
-                    if not ship_ok(t, close_at[b, src[p]], on_hand[b, src[p]], close_at[b, dst[p]], lead[p]):
-                        ship_bad[b, p] = True
-                        v += 1
-                        q = 0
-                    else:
-                        # Not violations: these depend on several components of one
-                        # action, which per-component action masks cannot express, so a
-                        # masked action may produce them.  A shipment to a store whose
-                        # closing is announced in this same decision (effective by the
-                        # arrival date) is cancelled; fractions from one source summing
-                        # above 1 are scaled down pro rata below.
-                        eff_dst = t + notice[row, dst[p]] if announce[b, dst[p]] else close_at[b, dst[p]]
-                        if eff_dst <= t + lead[p]:
-                            q = 0
-                units[b, p] = int(math.floor(quantities[q] * on_hand[b, src[p]] + 1e-9))
-                out[src[p]] += units[b, p]
-            for s in range(S):
-                if out[s] > on_hand[b, s]:
-                    scale = on_hand[b, s] / max(out[s], 1)
-                    for p in range(P):
-                        if src[p] == s:
-                            units[b, p] = int(math.floor(units[b, p] * scale + 1e-9))
-        violations[b] = v
+        v = _check_closings(m, st, d, o, b, announce)
+        v += _check_markdowns(m, st, d, o, b, new_md)
+        v += _plan_transfers(m, st, d, o, b, announce, units)
+        o.violations[b] = v
         total_viol += v
     if strict and total_viol > 0:
         return total_viol
-
-    # ---- apply
     for b in range(B):
-        row = b if C > 1 else 0
-        t = st_t[b]
-        key = st_key[b]
-        last = t == T - 1
-        done[b] = last
-        for s in range(S):
-            if announce[b, s]:
-                close_at[b, s] = t + notice[row, s]
-        # transfers
-        tc = 0.0
-        for p in range(P):
-            u = units[b, p]
-            shipped[b, p] = u
-            if u > 0:
-                on_hand[b, src[p]] -= u
-                tc += u * ship_cost[row, p] + ship_fixed[row, p]
-        for p in range(P):
-            u = units[b, p]
-            if u > 0:
-                if lead[p] == 0:
-                    on_hand[b, dst[p]] += u
-                else:
-                    pipeline[b, dst[p], lead[p] - 1] += u
-        transfer_cost[b] = tc
-        rev = 0.0
-        op = 0.0
-        salv_val = 0.0
-        salv_n = 0
-        sold_n = 0
-        hold_units = 0
-        for s in range(S):
-            closed = close_at[b, s] <= t
-            # post the markdown where the store was open when it decided
-            if selling[s] and not _closed_before(close_at[b, s], t, announce[b, s]):
-                if hold[b, s] > 0 and abs(new_md[b, s] - markdown[b, s]) > TOL:
-                    changes[b, s] += 1
-                    hold[b, s] = 1
-                else:
-                    hold[b, s] += 1
-                markdown[b, s] = new_md[b, s]
-            pr = (1.0 - markdown[b, s]) * list_price[row, s]
-            price[b, s] = pr
-            # demand and sales
-            base_ctr = counter_base(t, s)
-            sl = 0
-            if selling[s] and not closed and on_hand[b, s] > 0:
-                if family == 0:
-                    w = wanted_valuation(key, base_ctr, t, s, row, pr, d_rates, d_scale, d_decay, d_shape,
-                                         d_spread, d_kind, d_arrival)
-                else:
-                    w = wanted_elasticity(key, base_ctr, t, s, row, pr, float(on_hand[b, s]), effect[b, s],
-                                          e_base, e_lift, e_elast, e_beta, e_z0, list_price, e_cv, min_share)
-                sl = min(w, on_hand[b, s])
-            sold[b, s] = sl
-            on_hand[b, s] -= sl
-            rev += sl * pr
-            sold_n += sl
-            # costs
-            if has_lock and t == lock_period[row, s] and not closed:
-                locked[b, s] = True
-            if not closed:
-                op += operating[row, s, t]
-            elif has_lock and locked[b, s]:
-                op += locked_rent[row, s, t]
-            # salvage on closing now and at the end (in transit at the destination)
-            sv = 0
-            if close_at[b, s] == t or last:
-                sv = on_hand[b, s]
-                on_hand[b, s] = 0
-            if last:
-                for k in range(Lp):
-                    sv += pipeline[b, s, k]
-                    pipeline[b, s, k] = 0
-            salvaged[b, s] = sv
-            hold_units += on_hand[b, s]
-        hc = 0.0 if last else holding[row, 0] * hold_units
-        # deliveries for next period
-        if P > 0:
-            for s in range(S):
-                arriving = pipeline[b, s, 0]
-                for k in range(Lp - 1):
-                    pipeline[b, s, k] = pipeline[b, s, k + 1]
-                pipeline[b, s, Lp - 1] = 0
-                if arriving > 0:
-                    if close_at[b, s] <= t + 1:
-                        salvaged[b, s] += arriving
-                    else:
-                        on_hand[b, s] += arriving
-        for s in range(S):
-            salv_val += salvaged[b, s] * salvage_price[row, s]
-            salv_n += salvaged[b, s]
-            last_sold[b, s] = sold[b, s]
-        revenue[b] = rev
-        operating_cost[b] = op
-        holding_cost[b] = hc
-        salvage_value[b] = salv_val
-        r = rev - op - hc - tc + salv_val
-        reward[b] = r
-        sold_total[b] += sold_n
-        salvaged_total[b] += salv_n
-        profit_total[b] += r
-        st_t[b] = t + 1
+        _transfer(m, st, o, b, announce, units)
+        _sell_and_charge(m, dm, st, o, b, new_md, announce)
+        _salvage_and_deliver(m, st, o, b)
+        _settle(m, st, o, b)
     return total_viol
 
 
+@njit(**_FLAGS)
+def _row(m, b):
+    return b if m.notice.shape[0] > 1 else 0
+
+
+# ---- phase 1: validate (nothing moves)
+@njit(**_FLAGS)
+def _check_closings(m, st, d, o, b, announce):
+    """Accept the closing requests the rules allow (``announce``); count the others."""
+    row, t = _row(m, b), st.t[b]
+    close_at, bad, req = st.close_at[b], o.close_bad[b], d.close[b]
+    closable, notice, earliest = m.closable, m.notice[row], m.earliest_close[row]
+    v = 0
+    for s in range(close_at.shape[0]):
+        bad[s] = False
+        if req[s]:
+            if close_ok(closable[s], close_at[s], t, notice[s], earliest[s], m.T):
+                announce[b, s] = True
+            elif not close_at[s] <= t and close_at[s] == NO_CLOSE:
+                bad[s] = True
+                v += 1
+    return v
+
+
+@njit(**_FLAGS)
+def _check_markdowns(m, st, d, o, b, new_md):
+    """The markdown each store posts (``new_md``), repaired to the nearest allowed
+    one where the request breaks a rule; returns the violations (one at most
+    under uniform pricing)."""
+    row, t = _row(m, b), st.t[b]
+    close_at, cur, hold, changes = st.close_at[b], st.markdown[b], st.hold[b], st.changes[b]
+    req, bad, post = d.markdown[b], o.md_bad[b], new_md[b]
+    selling, rules, ladder, list_price = m.selling, m.rules, m.ladder, m.list_price[row]
+    chain = chain_store(selling)
+    for s in range(close_at.shape[0]):
+        live = selling[s] and not close_at[s] <= t
+        bad[s] = False
+        want = req[s]
+        if m.uniform_pricing and chain >= 0:
+            # one chain markdown: a Decision giving stores different ones is repaired
+            want = req[chain]
+            if abs(req[s] - want) > TOL and live:
+                bad[s] = True
+        post[s] = want
+        if live:
+            ok = markdown_ok(want, cur[s], hold[s], changes[s], t, rules)
+            if m.continuous:
+                md_floor = 1.0 - m.cap[row, 0] / list_price[s]
+                ok = ok and want >= md_floor - TOL and want <= 1.0 + TOL
+            else:
+                md_floor = 0.0
+                ok = ok and on_ladder(want, ladder)
+            if not ok:
+                post[s] = nearest_markdown(want, cur[s], hold[s], changes[s], t, rules, ladder,
+                                           m.continuous, md_floor)
+                bad[s] = True
+    v = 0
+    for s in range(close_at.shape[0]):
+        if bad[s]:
+            if m.uniform_pricing and v > 0:
+                bad[s] = False  # the chain's one markdown counts once
+            else:
+                v += 1
+    return v
+
+
+@njit(**_FLAGS)
+def _plan_transfers(m, st, d, o, b, announce, units):
+    """Units each pair ships (``units[b]``); refused pairs count as violations."""
+    src, dst, lead = m.src, m.dst, m.lead
+    P = src.shape[0]
+    if P == 0:
+        return 0
+    row, t = _row(m, b), st.t[b]
+    close_at, on_hand, ann, notice = st.close_at[b], st.on_hand[b], announce[b], m.notice[row]
+    req, bad = d.ship[b], o.ship_bad[b]
+    fractions = np.empty(P)
+    v = 0
+    for p in range(P):
+        q = req[p]
+        bad[p] = False
+        if q > 0:
+            if not ship_ok(t, close_at[src[p]], on_hand[src[p]], close_at[dst[p]], lead[p]):
+                bad[p] = True
+                v += 1
+                q = 0
+            else:
+                # Not violations: these depend on several components of one
+                # action, which per-component action masks cannot express, so a
+                # masked action may produce them.  A shipment to a store whose
+                # closing is announced in this same decision (effective by the
+                # arrival date) is cancelled; fractions from one source summing
+                # above 1 are scaled down pro rata (rules.shipped_units).
+                j = dst[p]
+                eff_dst = closing_effective(t, notice[j]) if ann[j] else close_at[j]
+                if eff_dst <= t + lead[p]:
+                    q = 0
+        fractions[p] = m.quantities[q]
+    shipped_units_into(fractions, on_hand, src, units[b])
+    return v
+
+
+# ---- phase 2: closings take effect, transfers leave
+@njit(**_FLAGS)
+def _transfer(m, st, o, b, announce, units):
+    row, t = _row(m, b), st.t[b]
+    close_at, on_hand, pipeline, ann, notice = st.close_at[b], st.on_hand[b], st.pipeline[b], announce[b], m.notice[row]
+    src, dst, lead, sent, unit_cost, fixed = m.src, m.dst, m.lead, units[b], m.ship_cost[row], m.ship_fixed[row]
+    for s in range(close_at.shape[0]):
+        if ann[s]:
+            close_at[s] = closing_effective(t, notice[s])
+    tc = 0.0
+    for p in range(src.shape[0]):
+        u = sent[p]
+        o.shipped[b, p] = u
+        if u > 0:
+            on_hand[src[p]] -= u
+        tc += ship_cost(u, unit_cost[p], fixed[p])
+    for p in range(src.shape[0]):
+        u = sent[p]
+        if u > 0:
+            if lead[p] == 0:
+                on_hand[dst[p]] += u
+            else:
+                pipeline[dst[p], lead[p] - 1] += u
+    o.transfer_cost[b] = tc
+
+
+# ---- phase 3: markdowns posted, demand, sales, fixed costs
+@njit(**_FLAGS)
+def _sell_and_charge(m, dm, st, o, b, new_md, announce):
+    row, t, key = _row(m, b), st.t[b], st.key[b]
+    close_at, on_hand, effect, locked = st.close_at[b], st.on_hand[b], st.effect[b], st.locked[b]
+    md, hold, changes, post, ann = st.markdown[b], st.hold[b], st.changes[b], new_md[b], announce[b]
+    price, sold, selling, list_price = o.price[b], o.sold[b], m.selling, m.list_price[row]
+    lock_period, operating, locked_rent = m.lock_period[row], m.operating[row], m.locked_rent[row]
+    rev = 0.0
+    op = 0.0
+    for s in range(close_at.shape[0]):
+        closed = close_at[s] <= t
+        # post the markdown where the store was open when it decided (an
+        # announcement made now with notice 0 closes it now, after deciding)
+        if selling[s] and (ann[s] or not closed):
+            if hold[s] > 0 and abs(post[s] - md[s]) > TOL:
+                changes[s] += 1
+                hold[s] = 1
+            else:
+                hold[s] += 1
+            md[s] = post[s]
+        pr = (1.0 - md[s]) * list_price[s]
+        price[s] = pr
+        sl = 0
+        if selling[s] and not closed and on_hand[s] > 0:
+            sl = min(wanted(dm, key, t, s, row, pr, on_hand[s], effect[s]), on_hand[s])
+        sold[s] = sl
+        on_hand[s] -= sl
+        rev += sl * pr
+        if m.has_lock and lock_triggers(t, lock_period[s], closed):
+            locked[s] = True
+        op += period_cost(closed, m.has_lock and locked[s], operating[s, t], locked_rent[s, t])
+    o.revenue[b] = rev
+    o.operating_cost[b] = op
+
+
+# ---- phase 4: salvage, holding, deliveries for next period
+@njit(**_FLAGS)
+def _salvage_and_deliver(m, st, o, b):
+    row, t = _row(m, b), st.t[b]
+    close_at, on_hand, pipeline, salvaged = st.close_at[b], st.on_hand[b], st.pipeline[b], o.salvaged[b]
+    S, Lp = pipeline.shape
+    last = t == m.T - 1
+    hold_units = 0
+    for s in range(S):
+        # a closing taking effect now, or the end of the event (units in transit too)
+        sv = 0
+        if clears_stock(t, close_at[s], m.T):
+            sv = on_hand[s]
+            on_hand[s] = 0
+        if last:
+            for k in range(Lp):
+                sv += pipeline[s, k]
+                pipeline[s, k] = 0
+        salvaged[s] = sv
+        hold_units += on_hand[s]
+    o.holding_cost[b] = 0.0 if last else m.holding[row, 0] * hold_units
+    if m.src.shape[0] > 0:
+        for s in range(S):
+            arriving = pipeline[s, 0]
+            for k in range(Lp - 1):
+                pipeline[s, k] = pipeline[s, k + 1]
+            pipeline[s, Lp - 1] = 0
+            if arriving > 0:
+                if arrival_salvaged(t, close_at[s]):
+                    salvaged[s] += arriving
+                else:
+                    on_hand[s] += arriving
+
+
+# ---- phase 5: the period's reward and the episode's totals
+@njit(**_FLAGS)
+def _settle(m, st, o, b):
+    row, t = _row(m, b), st.t[b]
+    salvaged, sold, last_sold, salvage_price = o.salvaged[b], o.sold[b], st.last_sold[b], m.salvage_price[row]
+    salv_val = 0.0
+    salv_n = 0
+    sold_n = 0
+    for s in range(sold.shape[0]):
+        salv_val += salvaged[s] * salvage_price[s]
+        salv_n += salvaged[s]
+        sold_n += sold[s]
+        last_sold[s] = sold[s]
+    o.salvage_value[b] = salv_val
+    r = o.revenue[b] - o.operating_cost[b] - o.holding_cost[b] - o.transfer_cost[b] + salv_val
+    o.reward[b] = r
+    o.done[b] = t == m.T - 1
+    st.sold_total[b] += sold_n
+    st.salvaged_total[b] += salv_n
+    st.profit_total[b] += r
+    st.t[b] = t + 1
 
 
 # ------------------------------------------------------- batch samplers
@@ -508,23 +638,16 @@ def binomial_batch(n, p, key, base, stream, out):
 
 
 @njit(**_FLAGS)
-def sample_wanted(t, price, on_hand, effect, key, S, family, d_kind, d_arrival, d_rates, d_scale,
-                  d_decay, d_shape, d_spread, e_base, e_lift, e_elast, e_beta, e_z0, list_price,
-                  e_cv, min_share, out):
-    """Units wanted for every (copy, store), exactly as the step kernel draws them."""
-    B = t.shape[0]
-    C = d_scale.shape[0]
+def sample_wanted(t, price, on_hand, effect, key, demand, out):
+    """Units wanted for every (copy, store), exactly as the step kernel draws them
+    (``demand``: the fields of :class:`DemandArrays`, as a plain tuple)."""
+    dm = DemandArrays(*demand)
+    B, S = out.shape
+    C = dm.scale.shape[0]
     for b in range(B):
         row = b if C > 1 else 0
         for s in range(S):
-            base_ctr = counter_base(t[b], s)
-            if family == 0:
-                out[b, s] = wanted_valuation(key[b], base_ctr, t[b], s, row, price[b, s], d_rates, d_scale,
-                                             d_decay, d_shape, d_spread, d_kind, d_arrival)
-            else:
-                out[b, s] = wanted_elasticity(key[b], base_ctr, t[b], s, row, price[b, s],
-                                              float(on_hand[b, s]), effect[b, s], e_base, e_lift, e_elast,
-                                              e_beta, e_z0, list_price, e_cv, min_share)
+            out[b, s] = wanted(dm, key[b], t[b], s, row, price[b, s], on_hand[b, s], effect[b, s])
 
 
 # NumPy ufuncs of the same scalar formulas, for the policy-facing demand API

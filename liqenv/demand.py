@@ -62,26 +62,27 @@ class DemandModel:
         B, S = draws.shape
         f = lambda x, dt=np.float64: np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=dt), (B, S)))  # noqa: E731
         out = np.empty((B, S), dtype=np.int64)
-        args = self.kernel_args()
-        lp = self.list_price if self.family == "elasticity" else np.ones((self.n_copies, S))
         _k.sample_wanted(np.asarray(t, dtype=np.int64).reshape(B), f(price), f(on_hand, np.int64),
-                         f(effect), np.ascontiguousarray(draws.key[::S]), S, *args[:13], lp,
-                         *args[13:], out)
+                         f(effect), np.ascontiguousarray(draws.key[::S]), self.kernel_arrays(), out)
         return out
 
     # -------------------------------------------------------- policy-facing
-    def kernel_args(self) -> tuple:
-        """Arguments of :func:`liqenv._kernels.step_kernel`'s demand block."""
+    def kernel_arrays(self) -> tuple:
+        """The fields of :class:`liqenv._kernels.DemandArrays` (what the step
+        kernel and :meth:`sample` draw from), as a plain tuple."""
         C = self.n_copies
         z2, z3 = np.zeros((C, 1)), np.zeros((C, 1, 1))
         zs = np.zeros((C, self.n_stores))
         if self.family == "valuation":
-            return (0, _KINDS[self.valuation], 0 if self.arrival == "poisson" else 1, self.rates,
-                    self.scale, self.decay, self.shape_k, self.spread,
-                    zs, z3, z2, z2, zs + 1.0, z2, MIN_PRICE_SHARE)
-        return (1, 0, 0, np.zeros((C, self.n_stores, 1)), zs + 1.0, z2 + 1.0, z2 + 1.0,
-                np.zeros((C, 1), dtype=np.int64), self.base, self.lift, self.elasticity, self.beta,
-                self.z0, self.cv, MIN_PRICE_SHARE)
+            return tuple(_k.DemandArrays(
+                0, _KINDS[self.valuation], 0 if self.arrival == "poisson" else 1, self.rates, self.scale,
+                self.decay, self.shape_k, self.spread, base=zs, lift=z3, elasticity=z2, beta=z2,
+                z0=zs + 1.0, list_price=zs + 1.0, cv=z2, min_share=MIN_PRICE_SHARE))
+        return tuple(_k.DemandArrays(
+            1, 0, 0, rates=np.zeros((C, self.n_stores, 1)), scale=zs + 1.0, decay=z2 + 1.0,
+            shape_k=z2 + 1.0, spread=np.zeros((C, 1), dtype=np.int64), base=self.base, lift=self.lift,
+            elasticity=self.elasticity, beta=self.beta, z0=self.z0, list_price=self.list_price,
+            cv=self.cv, min_share=MIN_PRICE_SHARE))
 
     def mean(self, s: int, t: int, price, on_hand=None, effect=1.0, row: int = 0) -> np.ndarray:
         """Expected units wanted at store ``s`` in period ``t`` (broadcasts over price)."""

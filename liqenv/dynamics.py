@@ -99,13 +99,14 @@ class Params:
         self.demand: DemandModel = make_demand(scenarios)
         #: each copy's scenario (the observation's public parameters are read from it)
         self.scenarios: list[Scenario] = list(scenarios)
-        self._kernel_args: tuple | None = None
+        self._kernel_model: tuple | None = None
+        self._kernel_demand: tuple | None = None
         for b, s in enumerate(scenarios):
             self.set_row(b, s, demand=False)
 
     def set_row(self, b: int, sc: Scenario, demand: bool = True) -> None:
         """Write copy ``b``'s numbers from ``sc`` (same structure required)."""
-        self._kernel_args = None
+        self._kernel_model = self._kernel_demand = None
         if (sc.n_stores, sc.horizon, sc.markdowns, sc.pricing, sc.observe_parameters) != (
                 self.S, self.T, self.rules, "continuous" if self.continuous else "ladder",
                 self.scenario.observe_parameters):
@@ -134,17 +135,25 @@ class Params:
         if demand:
             self.demand.set_row(b, sc)
 
-    def kernel_args(self) -> tuple:
-        """The structural, per-copy and demand arguments of the step kernel
-        (cached; :meth:`set_row` clears the cache)."""
-        if self._kernel_args is None:
-            self._kernel_args = (
-                self.T, self.selling, self.closable, self.src, self.dst, self.lead, self.quantities,
-                self.ladder, self.rule_vector, self.rules.uniform_pricing, self.continuous,
-                self.has_lock, self.list_price, self.salvage_price, self.operating, self.locked_rent,
-                self.notice, self.earliest_close, self.lock_period, self.holding, self.cap,
-                self.ship_cost, self.ship_fixed, *self.demand.kernel_args())
-        return self._kernel_args
+    def kernel_model(self) -> tuple:
+        """The fields of :class:`liqenv._kernels.ModelArrays`, as the plain tuple
+        the step kernel takes (cached; :meth:`set_row` clears the cache)."""
+        if self._kernel_model is None:
+            self._kernel_model = tuple(_k.ModelArrays(
+                T=self.T, selling=self.selling, closable=self.closable, src=self.src, dst=self.dst,
+                lead=self.lead, quantities=self.quantities, ladder=self.ladder, rules=self.rule_vector,
+                uniform_pricing=self.rules.uniform_pricing, continuous=self.continuous,
+                has_lock=self.has_lock, list_price=self.list_price, salvage_price=self.salvage_price,
+                operating=self.operating, locked_rent=self.locked_rent, notice=self.notice,
+                earliest_close=self.earliest_close, lock_period=self.lock_period, holding=self.holding,
+                cap=self.cap, ship_cost=self.ship_cost, ship_fixed=self.ship_fixed))
+        return self._kernel_model
+
+    def kernel_demand(self) -> tuple:
+        """The demand model's :meth:`~liqenv.demand.DemandModel.kernel_arrays` (cached likewise)."""
+        if self._kernel_demand is None:
+            self._kernel_demand = self.demand.kernel_arrays()
+        return self._kernel_demand
 
     def rows(self, x: np.ndarray, copies: np.ndarray | None) -> np.ndarray:
         """Copy rows of a per-copy array for the copies in ``copies``."""
@@ -335,22 +344,21 @@ def step(p: Params, s: State, d: Decision, copies: np.ndarray | None = None,
                    salvage_value=e(B), reward=e(B), sold=e((B, S), np.int64),
                    salvaged=e((B, S), np.int64), price=e((B, S)), shipped=e((B, P), np.int64),
                    violations=e(B, np.int64), done=e(B, np.bool_))
-    md_bad, close_bad, over = e((B, S), np.bool_), e((B, S), np.bool_), e((B, S), np.bool_)
-    ship_bad = e((B, P), np.bool_)
+    md_bad, close_bad, ship_bad = e((B, S), np.bool_), e((B, S), np.bool_), e((B, P), np.bool_)
+    # plain tuples in the field order of the kernel's records (see liqenv._kernels)
     n_bad = _k.step_kernel(
-        *p.kernel_args(),
-        s.t, s.key, s.on_hand, s.pipeline, s.markdown, s.hold, s.changes, s.close_at, s.locked,
-        s.last_sold, s.effect, s.sold_total, s.salvaged_total, s.profit_total,
-        md, cl, sh,
-        r.revenue, r.operating_cost, r.holding_cost, r.transfer_cost, r.salvage_value, r.reward,
-        r.sold, r.salvaged, r.price, r.shipped, r.violations, r.done, md_bad, close_bad, ship_bad,
-        over, strict)
+        p.kernel_model(), p.kernel_demand(),
+        (s.t, s.key, s.on_hand, s.pipeline, s.markdown, s.hold, s.changes, s.close_at, s.locked,
+         s.last_sold, s.effect, s.sold_total, s.salvaged_total, s.profit_total),
+        (md, cl, sh),
+        (r.revenue, r.operating_cost, r.holding_cost, r.transfer_cost, r.salvage_value, r.reward,
+         r.sold, r.salvaged, r.price, r.shipped, r.violations, r.done, md_bad, close_bad, ship_bad),
+        strict)
     if n_bad and strict:
         parts = []
         for what, m in (("closing not allowed for stores", close_bad),
                         ("markdown not allowed for stores", md_bad),
-                        ("transfer not allowed on pairs", ship_bad),
-                        ("transfers exceed on-hand units at stores", over)):
+                        ("transfer not allowed on pairs", ship_bad)):
             if m.any():
                 parts.append(f"{what} {np.argwhere(m)[:, 1].tolist()}")
         raise RuleViolation("; ".join(parts))

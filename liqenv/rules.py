@@ -49,7 +49,7 @@ __all__ = [
     "NO_CLOSE", "TOL", "MIN_LADDER_STEP", "rule_vector", "markdown_ok", "on_ladder",
     "nearest_markdown", "allowed_markdowns", "initial_levels", "transition_matrix", "chain_store",
     "closing_effective", "close_ok", "may_announce", "earliest_effective", "lock_triggers",
-    "period_cost", "rent_owed", "ship_ok", "shipped_units", "ship_cost", "clears_stock",
+    "period_cost", "rent_owed", "ship_ok", "shipped_units", "shipped_units_into", "ship_cost", "clears_stock",
     "arrival_salvaged", "event_metrics",
 ]
 
@@ -291,8 +291,8 @@ def ship_ok(t, src_close_at, src_on_hand, dst_close_at, lead):
 
 
 @njit(**_FLAGS)
-def _shipped_units(fractions, on_hand, src, units):
-    """Writes the units of every pair into ``units``; see :func:`shipped_units`."""
+def shipped_units_into(fractions, on_hand, src, units):
+    """:func:`shipped_units` of one copy, written into ``units`` (the compiled form the kernel calls)."""
     S = on_hand.shape[0]
     P = src.shape[0]
     out = np.zeros(S, dtype=np.int64)
@@ -318,7 +318,7 @@ def shipped_units(on_hand, fractions, src) -> np.ndarray:
     """
     fr = np.ascontiguousarray(fractions, dtype=np.float64)
     units = np.empty(fr.shape[0], dtype=np.int64)
-    _shipped_units(fr, np.ascontiguousarray(on_hand, dtype=np.int64),
+    shipped_units_into(fr, np.ascontiguousarray(on_hand, dtype=np.int64),
                    np.ascontiguousarray(src, dtype=np.int64), units)
     return units
 
