@@ -257,7 +257,7 @@ class Practitioner(Policy):
         dist = np.where(mask, np.abs(sc.ladder - target), np.inf)
         md = sc.ladder[dist.argmin(1)]
         if sc.markdowns.uniform_pricing and live.any():
-            md[:] = md[np.flatnonzero(live)[0]]  # the chain decision is read from store 0's entry
+            md[:] = md[rules.chain_store(live)]  # one chain markdown, at every entry (liqenv.rules.chain_store)
         else:
             md = np.where(closed, st.markdown[0], md)
 
@@ -453,7 +453,7 @@ class StorePDS(Policy):
                 q_pick = np.where(mask[stores], q_best, -np.inf)
                 lv = np.where(np.isfinite(q_pick).any(1), q_pick.argmax(1), cur[:n])
             if sc.markdowns.uniform_pricing:
-                md[:] = sc.ladder[lv[0]]  # the chain decision is read from store 0's entry
+                md[:] = sc.ladder[lv[0]]  # one chain markdown, at every entry (liqenv.rules.chain_store)
             else:
                 md[stores] = np.where(sc.is_dc[stores], md[stores], sc.ladder[lv])
         self.estimator.record(t, (1.0 - md) * sc.list_price, st.on_hand[0], ~closed)

@@ -965,7 +965,7 @@ class CraigRaman(Policy):
         if sc.markdowns.uniform_pricing:
             live = ~closed & ~sc.is_dc
             if live.any():
-                first = int(np.flatnonzero(live)[0])
+                first = int(rules.chain_store(live))
                 md[:] = md[first]
         ship = plan["ship"] if tau == 0 else np.zeros(p.P, dtype=np.int64)
         if p.P:

@@ -1080,8 +1080,8 @@ class ExactDP(Policy):
         md = sc.ladder[np.asarray(d["md"])]
         md = np.where(open_, md, np.asarray(obs["markdown"]))
         if self.action_layout.uniform and open_.any():
-            # the chain markdown is read from the first store's entry, even once it is closed
-            md[:] = md[np.flatnonzero(open_)[0]]
+            # one chain markdown at every entry, the open store's (liqenv.rules.chain_store)
+            md[:] = md[rules.chain_store(open_)]
         close = np.asarray(d["close"], dtype=bool) & open_
         if self.options["no_closing"]:
             # stop paying for a store with nothing to sell and nothing coming
