@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from liqenv import dynamics as dyn
+from liqenv import rules
 from liqenv.demand import make_demand
 from liqenv.scenario import NO_CLOSE, Scenario
 
@@ -92,20 +93,25 @@ def allowed_levels(params: dyn.Params, obs: dict) -> np.ndarray:
 
 def level_transitions(scenario: Scenario) -> np.ndarray:
     """(L, L) whether a store that has held level ``i`` long enough may post
-    level ``j`` next (stay, or a change within the step rules), from the
-    env's rule code."""
-    L = len(scenario.ladder)
-    p = dyn.Params(scenario)
-    st = dyn.reset_state(p, np.zeros(L, dtype=np.uint64))
-    st.t[:] = 1
-    st.hold[:] = scenario.markdowns.min_hold
-    st.markdown[:] = scenario.ladder[:, None]
-    return dyn.markdown_ladder_mask(p, st)[:, 0, :]
+    level ``j`` next (stay, or a change within the step rules):
+    :func:`liqenv.rules.transition_matrix` of a ladder scenario."""
+    return rules.transition_matrix(rules.rule_vector(scenario.markdowns), scenario.ladder)
 
 
 def ship_units(quantities: np.ndarray, on_hand) -> np.ndarray:
-    """Units a menu entry ships: ``floor(fraction * on_hand)``, as the env computes it."""
-    return np.floor(np.asarray(quantities) * np.asarray(on_hand) + 1e-9).astype(np.int64)
+    """Units a menu entry ships from a source with ``on_hand`` units (broadcast):
+    :func:`liqenv.rules.shipped_units`, each element a pair of its own source
+    (one entry per source never asks for more than the source holds)."""
+    q, z = np.broadcast_arrays(np.asarray(quantities, dtype=np.float64), np.asarray(on_hand))
+    units = rules.shipped_units(z.ravel(), q.ravel(), np.arange(q.size)).reshape(q.shape)
+    return units[()] if units.ndim == 0 else units
+
+
+def rent_in_period(sc: Scenario, s: int, tau: int, locked: bool) -> float:
+    """Locked rent store ``s`` pays in period ``tau`` alone if its closing takes
+    effect then: :func:`liqenv.rules.rent_owed` of that period's rent."""
+    one = np.where(np.arange(sc.horizon) == tau, sc.locked_rent[s], 0.0)
+    return float(rules.rent_owed(one, int(sc.lock_period[s]), tau, bool(locked)))
 
 
 def schedule_target(t, horizon: int, start: float = 0.25, end: float = 0.85) -> np.ndarray:
@@ -251,7 +257,7 @@ class Practitioner(Policy):
         dist = np.where(mask, np.abs(sc.ladder - target), np.inf)
         md = sc.ladder[dist.argmin(1)]
         if sc.markdowns.uniform_pricing and live.any():
-            md[:] = md[np.flatnonzero(live)[0]]  # the chain decision is read from store 0's entry
+            md[:] = md[rules.chain_store(live)]  # one chain markdown, at every entry (liqenv.rules.chain_store)
         else:
             md = np.where(closed, st.markdown[0], md)
 
@@ -276,9 +282,7 @@ class Practitioner(Policy):
                                                                     effect=u[s])))
                 rev = price * min(zz, float(self.estimator.demand.mean(int(s), tt, price, on_hand=zz,
                                                                         effect=u[s])))
-                saved = sc.operating_costs[s, tt]
-                if st.locked[0, s] or sc.lock_period[s] < tt:
-                    saved -= sc.locked_rent[s, tt]
+                saved = sc.operating_costs[s, tt] - rent_in_period(sc, int(s), tt, st.locked[0, s])
                 close[s] = rev < saved
         self.estimator.record(t, (1.0 - md) * sc.list_price, st.on_hand[0], ~closed)
         return self.encode(md, close)
@@ -318,11 +322,6 @@ class StorePDS(Policy):
         self.estimator = EffectEstimator(sc)
         self.next_ok = level_transitions(sc)
         self.price = (1.0 - sc.ladder)[None, :] * sc.list_price[:, None]  # (S, L)
-        # rent still owed by a store that closes in period tau having been
-        # open in its lock period: sum of locked rent from tau on
-        rent = sc.locked_rent
-        self.rent_tail = np.concatenate([np.cumsum(rent[:, ::-1], axis=1)[:, ::-1],
-                                         np.zeros((sc.n_stores, 1))], axis=1)
 
     def reset(self, seed: int | None = None, scenario: Scenario | None = None) -> None:
         super().reset(seed, scenario)
@@ -331,8 +330,8 @@ class StorePDS(Policy):
     def _closing_value(self, stores, x, tau: int, locked) -> np.ndarray:
         """Salvage less rent still owed, for stores closing in period ``tau``."""
         sc = self.scenario
-        owed = locked | (sc.lock_period[stores] < tau)
-        rent = np.where(owed, self.rent_tail[stores, min(tau, sc.horizon)], 0.0)
+        rent = np.array([rules.rent_owed(sc.locked_rent[s], int(sc.lock_period[s]), tau, bool(lk))
+                         for s, lk in zip(stores, locked)], dtype=float).reshape(len(stores))
         return sc.salvage_price[stores][:, None] * x - rent[:, None]
 
     def _sales(self, stores, tau: int, x) -> np.ndarray:
@@ -424,7 +423,7 @@ class StorePDS(Policy):
                        else np.zeros(sc.n_stores, dtype=bool))
             announced = st.close_at[0] < NO_CLOSE
             # waiting: the earliest closing date is a period later (or the lease's)
-            wait_from = np.maximum(t + 1 + sc.notice, sc.earliest_close)
+            wait_from = rules.earliest_effective(t + 1, sc.notice, sc.earliest_close)
             cf = np.where(sc.closable & ~announced, wait_from, T + 1)
             ca = np.where(announced, st.close_at[0], T + 1)
             ann = stores[can_now[stores]]
@@ -454,7 +453,7 @@ class StorePDS(Policy):
                 q_pick = np.where(mask[stores], q_best, -np.inf)
                 lv = np.where(np.isfinite(q_pick).any(1), q_pick.argmax(1), cur[:n])
             if sc.markdowns.uniform_pricing:
-                md[:] = sc.ladder[lv[0]]  # the chain decision is read from store 0's entry
+                md[:] = sc.ladder[lv[0]]  # one chain markdown, at every entry (liqenv.rules.chain_store)
             else:
                 md[stores] = np.where(sc.is_dc[stores], md[stores], sc.ladder[lv])
         self.estimator.record(t, (1.0 - md) * sc.list_price, st.on_hand[0], ~closed)

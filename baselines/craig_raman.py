@@ -68,10 +68,11 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.special import roots_hermitenorm
 
 from liqenv import dynamics as dyn
+from liqenv import rules
 from liqenv.scenario import NO_CLOSE, ElasticityDemand, Scenario
 
 from .base import Policy, UnsupportedScenario, register
-from .chain import EffectEstimator, level_transitions, rule_state, ship_units
+from .chain import EffectEstimator, level_transitions, rule_state
 
 __all__ = ["CraigRaman", "PERCENTILES", "Subproblem"]
 
@@ -133,87 +134,122 @@ def schedule_family(R: int, cur: int, held: int, first: bool, today_ok: np.ndarr
     Every feasible schedule when there are at most ``max_family`` of them,
     else the parametric family described in the module docstring.
     """
-    L = len(today_ok)
-    H = max(min_hold, 1)
+    rs = _ScheduleRules(cur, held, first, next_ok, max(min_hold, 1), changes_left)
+    starts = [lv for lv in range(len(today_ok)) if today_ok[lv]]
+    if _count_schedules(rs, R, starts, max_family) <= max_family:
+        return _all_schedules(rs, R, starts)
+    return _parametric_schedules(rs, R, starts)
 
-    def hold_after(level, h_before, is_first):
-        return 1 if (is_first or level != cur) else h_before + 1
 
-    # count feasible schedules by dynamic programming over (level, held, changes)
+@dataclass
+class _ScheduleRules:
+    """What constrains a store's schedule: the level posted now (``cur``),
+    held ``held`` periods (``first``: none posted yet), the allowed steps
+    ``next_ok`` (L, L), the hold ``H`` and the changes left (None: no cap)."""
+
+    cur: int
+    held: int
+    first: bool
+    next_ok: np.ndarray
+    H: int
+    changes_left: int | None
+
+    def start(self, lv: int) -> tuple[int, int]:
+        """(periods held capped at H, changes made) after posting ``lv`` today."""
+        h = 1 if (self.first or lv != self.cur) else self.held + 1
+        return min(h, self.H), 0 if (self.first or lv == self.cur) else 1
+
+    def changes(self, h: int, ch: int) -> bool:
+        """Whether a store that has held its level ``h`` periods, after ``ch`` changes, may change it now."""
+        return h >= self.H and (self.changes_left is None or ch < self.changes_left)
+
+
+def _count_schedules(rs: _ScheduleRules, R: int, starts: list[int], max_family: int) -> int:
+    """Feasible schedules (``max_family + 1`` once there are more), by dynamic
+    programming over (level, held, changes); changes are tracked only when limited."""
     cap = 10 ** 9
-    starts = [lv for lv in range(L) if today_ok[lv]]
 
-    def count():
-        # states after period 0; changes are tracked only when they are limited
-        def ch_of(ch):
-            return 0 if changes_left is None else ch
+    def ch_of(ch):
+        return 0 if rs.changes_left is None else ch
 
-        states = {}
-        for lv in starts:
-            h = min(hold_after(lv, held, first), H)
-            ch = ch_of(0 if (first or lv == cur) else 1)
-            states[(lv, h, ch)] = states.get((lv, h, ch), 0) + 1
-        for _ in range(1, R):
-            nxt = {}
-            for (lv, h, ch), n in states.items():
-                key = (lv, min(h + 1, H), ch)
-                nxt[key] = min(cap, nxt.get(key, 0) + n)
-                if h >= H and (changes_left is None or ch < changes_left):
-                    for nl in np.flatnonzero(next_ok[lv]):
-                        if nl == lv:
-                            continue
-                        key = (int(nl), 1, ch_of(ch + 1))
-                        nxt[key] = min(cap, nxt.get(key, 0) + n)
-            states = nxt
-            if sum(states.values()) > max_family:
-                return max_family + 1
-        return sum(states.values())
+    states: dict = {}
+    for lv in starts:
+        h, ch = rs.start(lv)
+        key = (lv, h, ch_of(ch))
+        states[key] = states.get(key, 0) + 1
+    for _ in range(1, R):
+        nxt: dict = {}
+        for (lv, h, ch), n in states.items():
+            key = (lv, min(h + 1, rs.H), ch)
+            nxt[key] = min(cap, nxt.get(key, 0) + n)
+            if rs.changes(h, ch):
+                for nl in np.flatnonzero(rs.next_ok[lv]):
+                    if nl == lv:
+                        continue
+                    key = (int(nl), 1, ch_of(ch + 1))
+                    nxt[key] = min(cap, nxt.get(key, 0) + n)
+        states = nxt
+        if sum(states.values()) > max_family:
+            return max_family + 1
+    return sum(states.values())
 
-    if count() <= max_family:
-        out = []
 
-        def rec(seq, lv, h, ch):
-            if len(seq) == R:
-                out.append(list(seq))
-                return
-            seq.append(lv)
-            rec(seq, lv, min(h + 1, H), ch)
-            seq.pop()
-            if h >= H and (changes_left is None or ch < changes_left):
-                for nl in np.flatnonzero(next_ok[lv]):
-                    if nl != lv:
-                        seq.append(int(nl))
-                        rec(seq, int(nl), 1, ch + 1)
-                        seq.pop()
+def _all_schedules(rs: _ScheduleRules, R: int, starts: list[int]) -> np.ndarray:
+    """Every feasible schedule, depth first (keep the level before changing it)."""
+    out = []
 
-        for lv in starts:
-            h = min(hold_after(lv, held, first), H)
-            ch = 0 if (first or lv == cur) else 1
-            rec([lv], lv, h, ch)
-        return np.array(out, dtype=np.int64).reshape(-1, R)
+    def rec(seq, lv, h, ch):
+        if len(seq) == R:
+            out.append(list(seq))
+            return
+        seq.append(lv)
+        rec(seq, lv, min(h + 1, rs.H), ch)
+        seq.pop()
+        if rs.changes(h, ch):
+            for nl in np.flatnonzero(rs.next_ok[lv]):
+                if nl != lv:
+                    seq.append(int(nl))
+                    rec(seq, int(nl), 1, ch + 1)
+                    seq.pop()
 
-    # parametric: start level, wait w change dates, then move d levels each date
+    for lv in starts:
+        h, ch = rs.start(lv)
+        rec([lv], lv, h, ch)
+    return np.array(out, dtype=np.int64).reshape(-1, R)
+
+
+def _parametric_schedules(rs: _ScheduleRules, R: int, starts: list[int]) -> np.ndarray:
+    """The parametric family: start level, wait ``w`` change dates, then move
+    ``d`` levels (or the largest allowed step below) at each change date."""
+    next_ok, H = rs.next_ok, rs.H
+    L = len(next_ok)
     steps = [d for d in range(0, L) if d == 0 or any(next_ok[lv, lv + d] for lv in range(L - d))]
     fam = set()
     for lv0 in starts:
-        e1 = H if (first or lv0 != cur) else max(1, H - held)
+        e1 = H if (rs.first or lv0 != rs.cur) else max(1, H - rs.held)
         dates = list(range(e1, R, H))
+        ch0 = rs.start(lv0)[1]
         for d in steps:
             for w in range(0, max(1, len(dates)) + 1):
-                seq, lv, ch = [lv0] * R, lv0, (0 if (first or lv0 == cur) else 1)
-                for j, e in enumerate(dates):
-                    if j < w or d == 0:
-                        continue
-                    nl = min(lv + d, L - 1)
-                    while nl > lv and not next_ok[lv, nl]:
-                        nl -= 1
-                    if nl == lv or (changes_left is not None and ch >= changes_left):
-                        continue
-                    lv, ch = nl, ch + 1
-                    for k in range(e, R):
-                        seq[k] = lv
-                fam.add(tuple(seq))
+                fam.add(tuple(_step_schedule(rs, R, lv0, ch0, dates[w:] if d else [], d)))
     return np.array(sorted(fam), dtype=np.int64).reshape(-1, R)
+
+
+def _step_schedule(rs: _ScheduleRules, R: int, lv: int, ch: int, dates: list[int], d: int) -> list[int]:
+    """Schedule from level ``lv`` moving up by ``d`` levels (at most, as
+    allowed) at each of ``dates`` while changes are left."""
+    L = len(rs.next_ok)
+    seq = [lv] * R
+    for e in dates:
+        nl = min(lv + d, L - 1)
+        while nl > lv and not rs.next_ok[lv, nl]:
+            nl -= 1
+        if nl == lv or (rs.changes_left is not None and ch >= rs.changes_left):
+            continue
+        lv, ch = nl, ch + 1
+        for k in range(e, R):
+            seq[k] = lv
+    return seq
 
 
 # --------------------------------------------------------------------------
@@ -290,163 +326,43 @@ class Subproblem:
             ok &= (c > latest_arrival) if latest_arrival < R else (c == R)
         return ok
 
-    def _rent(self, i: int, c: np.ndarray) -> np.ndarray:
-        """Locked rent owed by store i if it closes at relative period c."""
-        st, R = self.stores[i], self.R
+    def _rent(self, i: int, c: np.ndarray, only: int | None = None) -> np.ndarray:
+        """Locked rent owed by store i if it closes at relative period c
+        (:func:`liqenv.rules.rent_owed`); ``only``: the rent of that period alone."""
+        st = self.stores[i]
         if st.lock is None:
             return np.zeros(len(c))
-        if st.lock[0] == "locked":
-            _, tu, rent = st.lock
-            tail = np.concatenate([np.cumsum(rent[::-1])[::-1], [0.0]])
-            return tail[np.minimum(c, R)]
-        _, tk, tu, rent = st.lock
-        tail = np.concatenate([np.cumsum(rent[::-1])[::-1], [0.0]])
-        return np.where(c > tk, tail[np.minimum(c, R)], 0.0)
+        locked = st.lock[0] == "locked"
+        tk = NO_CLOSE if locked else st.lock[1]
+        rent = st.lock[-1]
+        if only is not None:
+            rent = np.where(np.arange(len(rent)) == only, rent, 0.0)
+        return rules.rent_owed(rent, tk, c, locked)
 
     # the MILP -------------------------------------------------------------
     def solve(self, choice: list[int]) -> dict:
         """Solve the MILP for schedule ``choice[i]`` of each store."""
-        R, S = self.R, len(self.stores)
-        # sales depend on a path's prefix only: one variable per node of the
-        # scenario tree (depth t = period t)
-        trees = [self._tree(st.paths) for st in self.stores]
-        # open/closed is one binary per segment between allowed closing dates
-        seg_of, seg_start = [], []
-        for i in range(S):
-            ok = self._close_ok(i, -1)[:R]
-            starts = [0] + [t for t in range(1, R) if ok[t]]
-            seg = np.searchsorted(starts, np.arange(R), side="right") - 1
-            seg_of.append(seg)
-            seg_start.append(starts)
-        seg_off = np.cumsum([0] + [len(st_) for st_ in seg_start])
-        npair = len(self.pairs)
-        has_fixed = [p[4] > 0 for p in self.pairs]
-        off_b = 0
-        off_x = off_b + int(seg_off[-1])
-        off_y = off_x + npair
-        ny = sum(has_fixed)
-        off_sig = off_y + ny
-        sig_off = np.cumsum([0] + [len(tr[0]) for tr in trees])
-        n = off_sig + int(sig_off[-1])
-        yidx = {}
-        k = 0
-        for p in range(npair):
-            if has_fixed[p]:
-                yidx[p] = off_y + k
-                k += 1
-
-        def bi(i, t):
-            return off_b + int(seg_off[i]) + int(seg_of[i][t])
-
-        c = np.zeros(n)  # maximise c @ v
-        const = 0.0
-        lb, ub = np.zeros(n), np.full(n, np.inf)
-        integ = np.zeros(n)
-        rows, cols, vals, rlo, rhi = [], [], [], [], []
-        r = 0
-
-        def add(entries, lo, hi):
-            nonlocal r
-            for j, v in entries:
-                rows.append(r)
-                cols.append(j)
-                vals.append(v)
-            rlo.append(lo)
-            rhi.append(hi)
-            r += 1
-
-        into = [[p for p in range(npair) if self.pairs[p][1] == i] for i in range(S)]
-        outof = [[p for p in range(npair) if self.pairs[p][0] == i] for i in range(S)]
-        for p, (a, b_, lead, cost, fixed) in enumerate(self.pairs):
-            j = off_x + p
-            ub[j] = self.stores[a].z
-            c[j] = -cost - self.stores[a].salv + self.stores[b_].salv
-            if has_fixed[p]:
-                c[yidx[p]] = -fixed
-                ub[yidx[p]] = 1
-                integ[yidx[p]] = 1
-                add([(j, 1.0), (yidx[p], -self.stores[a].z)], -np.inf, 0.0)
-            # destination open when the shipment arrives
-            add([(j, 1.0), (bi(b_, min(lead, R - 1)), -self.stores[a].z)], -np.inf, 0.0)
-        for i, st in enumerate(self.stores):
-            lv = choice[i]
-            price, d = st.price[lv], st.d[lv]  # (R,), (P, R)
-            const += st.salv * (st.z + st.pipe.sum())
-            ok = self._close_ok(i, -1)
-            for g_, t0 in enumerate(seg_start[i]):
-                j = off_b + int(seg_off[i]) + g_
-                integ[j] = 1
-                ub[j] = 1
-                if not ok[t0]:  # the first segment, before any allowed closing date
-                    lb[j] = 1
-                if st.close_fixed is not None and t0 >= st.close_fixed:
-                    ub[j] = 0
-                if g_ + 1 < len(seg_start[i]):
-                    add([(j + 1, 1.0), (j, -1.0)], -np.inf, 0.0)
-            for t in range(R):
-                c[bi(i, t)] -= st.op[t]
-            if st.lock is not None:
-                if st.lock[0] == "locked":
-                    _, tu, rent = st.lock
-                    for t in range(R):
-                        c[bi(i, t)] += rent[t]
-                        const -= rent[t]
-                else:
-                    _, tk, tu, rent = st.lock
-                    if 0 <= tk < R:
-                        c[bi(i, tk)] -= rent[tk:].sum()
-                        for t in range(tk, R):
-                            c[bi(i, t)] += rent[t]
-            if outof[i]:
-                add([(off_x + p, 1.0) for p in outof[i]], -np.inf, st.z)
-            M = st.z + st.pipe.sum() + sum(self.stores[self.pairs[p][0]].z for p in into[i])
-            cum_pipe = np.cumsum(st.pipe)
-            depth, parent, prob, first_path = trees[i]
-            base = off_sig + int(sig_off[i])
-            for node in range(len(depth)):
-                t = int(depth[node])
-                j = base + node
-                dk = float(d[first_path[node], t])
-                c[j] = prob[node] * (price[t] - st.salv)
-                # sales within scaled demand: sigma - d g (in_t - out) <= d
-                e = [(j, 1.0)]
-                if dk > 0:
-                    e += [(off_x + p, -dk * st.g) for p in into[i] if self.pairs[p][2] <= t]
-                    e += [(off_x + p, dk * st.g) for p in outof[i]]
-                add(e, -np.inf, dk)
-                # sales along the path so far within the units available by then
-                e, a = [], node
-                while a >= 0:
-                    e.append((base + a, 1.0))
-                    a = int(parent[a])
-                e += [(off_x + p, 1.0) for p in outof[i]]
-                e += [(off_x + p, -1.0) for p in into[i] if self.pairs[p][2] <= t]
-                add(e, -np.inf, st.z + cum_pipe[t])
-                # no sales while closed (M: the most this scenario could sell then)
-                inflow_max = sum(self.stores[self.pairs[p][0]].z for p in into[i] if self.pairs[p][2] <= t)
-                Mk = min(M, dk * (1.0 + st.g * inflow_max))
-                if Mk <= 0:
-                    ub[j] = 0.0
-                else:
-                    add([(j, 1.0), (bi(i, t), -Mk)], -np.inf, 0.0)
-                    if inflow_max > 0:
-                        # valid and tighter: own demand needs the store open,
-                        # only the transfer-induced part can come without it
-                        e = [(j, 1.0), (bi(i, t), -dk)]
-                        e += [(off_x + p, -dk * st.g) for p in into[i] if self.pairs[p][2] <= t]
-                        add(e, -np.inf, 0.0)
-        A = sparse.csr_array((vals, (rows, cols)), shape=(r, n))
-        res = milp(-c, constraints=LinearConstraint(A, rlo, rhi), integrality=integ,
-                   bounds=Bounds(lb, ub),
-                   options={"time_limit": self.time_limit, "mip_rel_gap": 1e-6, "presolve": True})
-        if res.x is None:
-            raise RuntimeError(f"craig_raman subproblem: {res.message}")
+        m = _MILP(self, choice)
+        res = m.solve(self.time_limit)
         self.limit_hits += res.status == 1  # 1: time limit reached, res.x is the incumbent
-        v = res.x
-        bseg = np.rint(v[off_b: off_x]).astype(bool)
-        b = np.stack([bseg[int(seg_off[i]) + seg_of[i]] for i in range(S)])
-        x = np.maximum(v[off_x: off_x + npair], 0.0)
-        return dict(value=float(-res.fun + const), b=b, x=x, choice=list(choice))
+        return m.decode(res)
+
+    def rent_coefficients(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Locked rent of store ``i`` as a linear function of its open flags:
+        ``rent owed = const.sum() - coef @ open`` (``const``: by period) for any closing date (open in
+        periods ``< c``), from :func:`liqenv.rules.rent_owed` of each period's
+        rent (the rent of period ``t`` is owed for closings in a window of
+        dates, so its part is a difference of open flags)."""
+        st, R = self.stores[i], self.R
+        coef, const = np.zeros(R), np.zeros(R)
+        if st.lock is None:
+            return coef, const
+        c = np.arange(R + 1)
+        for t in range(R):
+            owed = self._rent(i, c, only=t)  # (R+1,) by closing date
+            const[t] = owed[0]
+            coef -= owed[1:] - owed[:-1]  # b_u = [c > u]
+        return coef, const
 
     @staticmethod
     def _tree(paths: np.ndarray):
@@ -491,6 +407,230 @@ class Subproblem:
             if a == i:
                 out += x[p]
         return inflow, out, total, latest
+
+
+class _MILP:
+    """The section 5.1 MILP of a :class:`Subproblem` for one schedule per
+    store, built one constraint family at a time (variables: an open flag
+    per segment between allowed closing dates, units per transfer pair, a
+    shipment flag per pair with a fixed cost, sales per scenario-tree node)."""
+
+    def __init__(self, sub: Subproblem, choice: list[int]):
+        self.sub, self.choice = sub, list(choice)
+        R, S = sub.R, len(sub.stores)
+        # sales depend on a path's prefix only: one variable per node of the
+        # scenario tree (depth t = period t)
+        self.trees = [sub._tree(st.paths) for st in sub.stores]
+        self._segments()
+        npair = len(sub.pairs)
+        self.has_fixed = [p[4] > 0 for p in sub.pairs]
+        self.off_b = 0
+        self.off_x = self.off_b + int(self.seg_off[-1])
+        off_y = self.off_x + npair
+        self.off_sig = off_y + sum(self.has_fixed)
+        self.sig_off = np.cumsum([0] + [len(tr[0]) for tr in self.trees])
+        n = self.off_sig + int(self.sig_off[-1])
+        self.yidx = {}
+        for p in range(npair):
+            if self.has_fixed[p]:
+                self.yidx[p] = off_y + len(self.yidx)
+        self.c = np.zeros(n)  # maximise c @ v + const
+        self.const = 0.0
+        self.lb, self.ub = np.zeros(n), np.full(n, np.inf)
+        self.integ = np.zeros(n)
+        self.rows, self.cols, self.vals, self.rlo, self.rhi = [], [], [], [], []
+        self.into = [[p for p in range(npair) if sub.pairs[p][1] == i] for i in range(S)]
+        self.outof = [[p for p in range(npair) if sub.pairs[p][0] == i] for i in range(S)]
+        self.transfers()
+        for i in range(S):
+            self.open_flags(i)
+            self.fixed_costs(i)
+            self.outflow(i)
+            self.sales(i)
+
+    def _segments(self) -> None:
+        """Open/closed is one binary per segment between allowed closing dates."""
+        sub, R = self.sub, self.sub.R
+        self.seg_of, self.seg_start = [], []
+        for i in range(len(sub.stores)):
+            ok = sub._close_ok(i, -1)[:R]
+            starts = [0] + [t for t in range(1, R) if ok[t]]
+            self.seg_of.append(np.searchsorted(starts, np.arange(R), side="right") - 1)
+            self.seg_start.append(starts)
+        self.seg_off = np.cumsum([0] + [len(st_) for st_ in self.seg_start])
+
+    def bi(self, i: int, t: int) -> int:
+        """Variable of store i's open flag in period t."""
+        return self.off_b + int(self.seg_off[i]) + int(self.seg_of[i][t])
+
+    def add(self, entries, lo: float, hi: float) -> None:
+        """One row ``lo <= sum v * var <= hi`` of ``(var, v)`` entries."""
+        r = len(self.rlo)
+        for j, v in entries:
+            self.rows.append(r)
+            self.cols.append(j)
+            self.vals.append(v)
+        self.rlo.append(lo)
+        self.rhi.append(hi)
+
+    def transfers(self) -> None:
+        """Units per pair: cost and salvage moved, the fixed cost's flag, the
+        destination open when the shipment arrives."""
+        sub, R = self.sub, self.sub.R
+        for p, (a, b_, lead, cost, fixed) in enumerate(sub.pairs):
+            j = self.off_x + p
+            self.ub[j] = sub.stores[a].z
+            self.c[j] = -cost - sub.stores[a].salv + sub.stores[b_].salv
+            if self.has_fixed[p]:
+                y = self.yidx[p]
+                self.c[y] = -fixed
+                self.ub[y] = 1
+                self.integ[y] = 1
+                self.add([(j, 1.0), (y, -sub.stores[a].z)], -np.inf, 0.0)
+            self.add([(j, 1.0), (self.bi(b_, min(lead, R - 1)), -sub.stores[a].z)], -np.inf, 0.0)
+
+    def open_flags(self, i: int) -> None:
+        """Store i's segment flags: binary, open before its first allowed
+        closing date, closed from an announced closing on, never reopened."""
+        st = self.sub.stores[i]
+        self.const += st.salv * (st.z + st.pipe.sum())
+        ok = self.sub._close_ok(i, -1)
+        starts = self.seg_start[i]
+        for g_, t0 in enumerate(starts):
+            j = self.off_b + int(self.seg_off[i]) + g_
+            self.integ[j] = 1
+            self.ub[j] = 1
+            if not ok[t0]:  # the first segment, before any allowed closing date
+                self.lb[j] = 1
+            if st.close_fixed is not None and t0 >= st.close_fixed:
+                self.ub[j] = 0
+            if g_ + 1 < len(starts):
+                self.add([(j + 1, 1.0), (j, -1.0)], -np.inf, 0.0)
+
+    def fixed_costs(self, i: int) -> None:
+        """Operating cost of every open period and the locked rent a closing owes."""
+        st, R = self.sub.stores[i], self.sub.R
+        for t in range(R):
+            self.c[self.bi(i, t)] -= st.op[t]
+        if st.lock is not None:
+            coef, const = self.sub.rent_coefficients(i)
+            for t in range(R):
+                self.c[self.bi(i, t)] += coef[t]
+                self.const -= const[t]
+
+    def outflow(self, i: int) -> None:
+        """A store ships at most the units it holds."""
+        if self.outof[i]:
+            self.add([(self.off_x + p, 1.0) for p in self.outof[i]], -np.inf, self.sub.stores[i].z)
+
+    def sales(self, i: int) -> None:
+        """Sales per tree node: within the scenario's demand (scaled by
+        transfers, section 5.3), within the units available along the path,
+        none while closed."""
+        sub = self.sub
+        st, pairs = sub.stores[i], sub.pairs
+        price, d = st.price[self.choice[i]], st.d[self.choice[i]]  # (R,), (P, R)
+        into, outof = self.into[i], self.outof[i]
+        M = st.z + st.pipe.sum() + sum(sub.stores[pairs[p][0]].z for p in into)
+        cum_pipe = np.cumsum(st.pipe)
+        depth, parent, prob, first_path = self.trees[i]
+        base = self.off_sig + int(self.sig_off[i])
+        for node in range(len(depth)):
+            t = int(depth[node])
+            j = base + node
+            dk = float(d[first_path[node], t])
+            self.c[j] = prob[node] * (price[t] - st.salv)
+            arrived = [p for p in into if pairs[p][2] <= t]
+            # sales within scaled demand: sigma - d g (in_t - out) <= d
+            e = [(j, 1.0)]
+            if dk > 0:
+                e += [(self.off_x + p, -dk * st.g) for p in arrived]
+                e += [(self.off_x + p, dk * st.g) for p in outof]
+            self.add(e, -np.inf, dk)
+            # sales along the path so far within the units available by then
+            e, a = [], node
+            while a >= 0:
+                e.append((base + a, 1.0))
+                a = int(parent[a])
+            e += [(self.off_x + p, 1.0) for p in outof]
+            e += [(self.off_x + p, -1.0) for p in arrived]
+            self.add(e, -np.inf, st.z + cum_pipe[t])
+            # no sales while closed (M: the most this scenario could sell then)
+            inflow_max = sum(sub.stores[pairs[p][0]].z for p in arrived)
+            Mk = min(M, dk * (1.0 + st.g * inflow_max))
+            if Mk <= 0:
+                self.ub[j] = 0.0
+            else:
+                self.add([(j, 1.0), (self.bi(i, t), -Mk)], -np.inf, 0.0)
+                if inflow_max > 0:
+                    # valid and tighter: own demand needs the store open,
+                    # only the transfer-induced part can come without it
+                    e = [(j, 1.0), (self.bi(i, t), -dk)]
+                    e += [(self.off_x + p, -dk * st.g) for p in arrived]
+                    self.add(e, -np.inf, 0.0)
+
+    def solve(self, time_limit: float):
+        A = sparse.csr_array((self.vals, (self.rows, self.cols)), shape=(len(self.rlo), len(self.c)))
+        res = milp(-self.c, constraints=LinearConstraint(A, self.rlo, self.rhi), integrality=self.integ,
+                   bounds=Bounds(self.lb, self.ub),
+                   options={"time_limit": time_limit, "mip_rel_gap": 1e-6, "presolve": True})
+        if res.x is None:
+            raise RuntimeError(f"craig_raman subproblem: {res.message}")
+        return res
+
+    def decode(self, res) -> dict:
+        """value, open flags ``b`` (S, R), pair units ``x`` and the schedules."""
+        v = res.x
+        S = len(self.sub.stores)
+        bseg = np.rint(v[self.off_b: self.off_x]).astype(bool)
+        b = np.stack([bseg[int(self.seg_off[i]) + self.seg_of[i]] for i in range(S)])
+        x = np.maximum(v[self.off_x: self.off_x + len(self.sub.pairs)], 0.0)
+        return dict(value=float(-res.fun + self.const), b=b, x=x, choice=list(self.choice))
+
+
+def _groups(stores: list[int], pairs: list[tuple], uniform: bool) -> list[list[int]]:
+    """Groups of stores linked by usable pairs (union-find); one group for a chain schedule."""
+    parent = {s: s for s in stores}
+
+    def root(s):
+        while parent[s] != s:
+            parent[s] = parent[parent[s]]
+            s = parent[s]
+        return s
+
+    for _, a, b_, *_ in pairs:
+        parent[root(a)] = root(b_)
+    if uniform and stores:
+        for s in stores:
+            parent[root(s)] = root(stores[0])
+    groups: dict = {}
+    for s in stores:
+        groups.setdefault(root(s), []).append(s)
+    return list(groups.values())
+
+
+class _Evaluator:
+    """What the schedule search asks of a subproblem: closed-form scores,
+    each schedule's smallest markdown and the paper's bound."""
+
+    def __init__(self, sc: Scenario, sub: Subproblem):
+        self.sc, self.sub = sc, sub
+        self.dc = [bool(sc.is_dc[st.s]) for st in sub.stores]
+        self.units = np.array([(st.z + st.pipe.sum()) * sc.list_price[st.s] for st in sub.stores])
+        self.salv_rate = max((st.salv / sc.list_price[st.s] for st in sub.stores), default=0.0)
+
+    def bound(self, m: float) -> float:
+        """The paper's bound: revenue plus salvage cannot exceed every unit
+        sold at the smallest markdown ``m`` (or salvaged, if that pays more)."""
+        return self.units.sum() * max(1.0 - m, self.salv_rate)
+
+    def scores(self, i: int, x: np.ndarray) -> np.ndarray:
+        """Closed-form value of every schedule of store i with transfers ``x`` fixed."""
+        inflow, out, tot, latest = self.sub.flows(x, i)
+        return self.sub.score(i, inflow, out, tot, latest)[0]
+
+    def min_md(self, i: int, f: int) -> float:
+        return 1.0 if self.dc[i] else float(self.sc.ladder[self.sub.stores[i].levels[f]].min())
 
 
 # --------------------------------------------------------------------------
@@ -578,7 +718,7 @@ class CraigRaman(Policy):
         elif not sc.closable[s]:
             close_min = R
         else:
-            close_min = int(max(sc.notice[s], sc.earliest_close[s] - t))
+            close_min = int(rules.earliest_effective(t, sc.notice[s], sc.earliest_close[s])) - t
             close_min = min(close_min, R)
         # closing dates: every period until the next re-solve, then every
         # `every` periods (a plan only acts on closings it announces before then)
@@ -632,54 +772,15 @@ class CraigRaman(Policy):
 
     # ------------------------------------------------------------ search
     def _search(self, sub: Subproblem, uniform: bool) -> dict:
-        sc = self.scenario
-        S = len(sub.stores)
-        none = np.zeros(len(sub.pairs))
-        dc = [bool(sc.is_dc[st.s]) for st in sub.stores]
-        # the paper's bound: revenue plus salvage cannot exceed every unit sold
-        # at the smallest markdown (or salvaged, if that pays more)
-        units = np.array([(st.z + st.pipe.sum()) * sc.list_price[st.s] for st in sub.stores])
-        salv_rate = max((st.salv / sc.list_price[st.s] for st in sub.stores), default=0.0)
-
-        def bound(m):
-            return units.sum() * max(1.0 - m, salv_rate)
-
-        def scores(i, x):
-            inflow, out, tot, latest = sub.flows(x, i)
-            return sub.score(i, inflow, out, tot, latest)[0]
-
-        def min_md(i, f):
-            return 1.0 if dc[i] else float(sc.ladder[sub.stores[i].levels[f]].min())
-
-        # starts: schedules that are best with no transfers, and (few pairs)
-        # with a source's whole stock shipped on one pair, so schedules made
-        # for a large inflow or outflow are proposed to the MILP too
-        patterns = [none]
-        if 0 < len(sub.pairs) <= self.max_starts:
-            for p, (a, *_rest) in enumerate(sub.pairs):
-                x = none.copy()
-                x[p] = sub.stores[a].z
-                patterns.append(x)
-        if uniform:  # one chain schedule: every selling store takes family member f
-            F = next((len(st.levels) for st, d in zip(sub.stores, dc) if not d), 1)
-            best, seen = None, set()
-            for x in patterns:
-                tot = sum(scores(i, x) for i in range(S) if not dc[i]) if not all(dc) else np.zeros(F)
-                for f in np.argsort(-tot)[: max(1, self.n_milp)]:
-                    choice = tuple(0 if dc[i] else int(f) for i in range(S))
-                    if choice in seen:
-                        continue
-                    seen.add(choice)
-                    m = min(min_md(i, choice[i]) for i in range(S))
-                    if best is not None and bound(m) <= best["value"]:  # the paper's stopping rule
-                        continue
-                    res = sub.solve(list(choice))
-                    if best is None or res["value"] > best["value"]:
-                        best = res
-            return best
+        """Section 5.2: schedules proposed by the closed form, checked by the
+        MILP, then coordinate ascent over stores (not for a chain schedule)."""
+        ev = _Evaluator(self.scenario, sub)
+        patterns = self._patterns(sub)
+        if uniform:
+            return self._search_uniform(sub, ev, patterns)
         best, seen = None, set()
         for x in patterns:
-            choice = tuple(int(np.argmax(scores(i, x))) for i in range(S))
+            choice = tuple(int(np.argmax(ev.scores(i, x))) for i in range(len(sub.stores)))
             if choice in seen:
                 continue
             seen.add(choice)
@@ -688,16 +789,55 @@ class CraigRaman(Policy):
                 best = res
         if not sub.pairs:
             return best
+        return self._ascent(sub, ev, best)
+
+    def _patterns(self, sub: Subproblem) -> list[np.ndarray]:
+        """Transfer patterns to start from: none, and (few pairs) a source's
+        whole stock shipped on one pair, so schedules made for a large inflow
+        or outflow are proposed to the MILP too."""
+        none = np.zeros(len(sub.pairs))
+        patterns = [none]
+        if 0 < len(sub.pairs) <= self.max_starts:
+            for p, (a, *_rest) in enumerate(sub.pairs):
+                x = none.copy()
+                x[p] = sub.stores[a].z
+                patterns.append(x)
+        return patterns
+
+    def _search_uniform(self, sub: Subproblem, ev: "_Evaluator", patterns) -> dict:
+        """One chain schedule: every selling store takes family member f."""
+        S, dc = len(sub.stores), ev.dc
+        F = next((len(st.levels) for st, d in zip(sub.stores, dc) if not d), 1)
+        best, seen = None, set()
+        for x in patterns:
+            tot = sum(ev.scores(i, x) for i in range(S) if not dc[i]) if not all(dc) else np.zeros(F)
+            for f in np.argsort(-tot)[: max(1, self.n_milp)]:
+                choice = tuple(0 if dc[i] else int(f) for i in range(S))
+                if choice in seen:
+                    continue
+                seen.add(choice)
+                m = min(ev.min_md(i, choice[i]) for i in range(S))
+                if best is not None and ev.bound(m) <= best["value"]:  # the paper's stopping rule
+                    continue
+                res = sub.solve(list(choice))
+                if best is None or res["value"] > best["value"]:
+                    best = res
+        return best
+
+    def _ascent(self, sub: Subproblem, ev: "_Evaluator", best: dict) -> dict:
+        """Coordinate ascent: each store in turn tries its ``n_milp`` best
+        schedules given the others' transfers, in order of the paper's bound."""
+        S = len(sub.stores)
         for _ in range(self.rounds):
             improved = False
             for i in range(S):
-                if dc[i]:
+                if ev.dc[i]:
                     continue
-                top = np.argsort(-scores(i, best["x"]))[: self.n_milp]
-                others = min((min_md(j, best["choice"][j]) for j in range(S) if j != i), default=1.0)
-                mins = np.array([min(min_md(i, f), others) for f in top])
+                top = np.argsort(-ev.scores(i, best["x"]))[: self.n_milp]
+                others = min((ev.min_md(j, best["choice"][j]) for j in range(S) if j != i), default=1.0)
+                mins = np.array([min(ev.min_md(i, f), others) for f in top])
                 for f, m in zip(top[np.argsort(mins, kind="stable")], np.sort(mins, kind="stable")):
-                    if bound(m) <= best["value"]:  # the paper's stopping rule
+                    if ev.bound(m) <= best["value"]:  # the paper's stopping rule
                         break
                     if int(f) == best["choice"][i]:
                         continue
@@ -711,6 +851,8 @@ class CraigRaman(Policy):
         return best
 
     def _resolve(self, obs: dict) -> None:
+        """Re-plan from the observed state: one subproblem per group of stores
+        linked by usable transfers (one group for a chain schedule)."""
         sc, p = self.scenario, self.params
         t = int(obs["t"])
         R = sc.horizon - t
@@ -733,63 +875,11 @@ class CraigRaman(Policy):
                 mask = np.broadcast_to(mask[live].all(0), mask.shape)
         tables: dict = {}
         data = {s: self._store_data(t, st, s, mask[s], tables) for s in open_stores}
-        # usable transfer pairs now
-        pairs_all = []
-        tn = sc.transfers
-        ok = dyn.ship_allowed(p, st)[0] if p.P else np.zeros(0, dtype=bool)
-        for k, (a, b_) in enumerate(tn.pairs if tn is not None else ()):
-            if ok[k] and a in data and b_ in data and data[b_].close_fixed is None:
-                fixed = 0.0 if tn.fixed_cost is None else float(tn.fixed_cost[a][b_])
-                pairs_all.append((k, a, b_, int(tn.lead_time[a][b_]), float(tn.unit_cost[a][b_]), fixed))
-        # groups of stores linked by usable pairs (one group for a chain schedule)
-        parent = {s: s for s in open_stores}
-
-        def root(s):
-            while parent[s] != s:
-                parent[s] = parent[parent[s]]
-                s = parent[s]
-            return s
-
-        for _, a, b_, *_ in pairs_all:
-            parent[root(a)] = root(b_)
-        if uniform and open_stores:
-            for s in open_stores:
-                parent[root(s)] = root(open_stores[0])
-        groups: dict = {}
-        for s in open_stores:
-            groups.setdefault(root(s), []).append(s)
+        pairs_all = self._usable_pairs(st, data)
         plan = dict(t=t, levels={}, close={}, ship=np.zeros(p.P, dtype=np.int64), value=0.0)
-        for members in groups.values():
-            idx = {s: i for i, s in enumerate(members)}
-            gp = [(idx[a], idx[b_], lead, cost, fixed) for (_, a, b_, lead, cost, fixed) in pairs_all
-                  if a in idx and b_ in idx]
-            keys = [k for (k, a, b_, *_) in pairs_all if a in idx and b_ in idx]
-            sub = Subproblem([data[s] for s in members], gp, R, self.time_limit)
-            res = self._search(sub, uniform)
-            if sub.limit_hits and not self.limit_hits:
-                warnings.warn(f"craig_raman: a subproblem MILP stopped at time_limit={self.time_limit} s and "
-                              "its incumbent was used; results now depend on the machine's speed",
-                              RuntimeWarning, stacklevel=2)
-            self.limit_hits += sub.limit_hits
-            plan["value"] += res["value"]
-            for i, s in enumerate(members):
-                plan["levels"][s] = data[s].levels[res["choice"][i]]
-                b = res["b"][i]
-                plan["close"][s] = int(np.argmin(b)) if not b.all() else R
-            for k, xv, (a, b_, *_rest) in zip(keys, res["x"], gp):
-                src = members[a]
-                on = float(st.on_hand[0, src])
-                if on > 0 and xv > 0.5:
-                    q = np.asarray(tn.quantities)
-                    plan["ship"][k] = int(np.abs(q - xv / on).argmin())
-        # the menu entries of one source must not ship more than it holds
-        if p.P:
-            q = np.asarray(tn.quantities)
-            for a in np.unique(p.src):
-                ks = np.flatnonzero(p.src == a)
-                while q[plan["ship"][ks]].sum() > 1.0 + 1e-9:
-                    j = ks[np.argmax(q[plan["ship"][ks]])]
-                    plan["ship"][j] -= 1
+        for members in _groups(open_stores, pairs_all, uniform):
+            self._plan_group(plan, members, data, pairs_all, st, R, uniform)
+        self._cap_shipments(plan)
         self.plan = plan
         if len(self._cache) > 512:
             self._cache.clear()
@@ -797,6 +887,57 @@ class CraigRaman(Policy):
         if self._first_value is None:
             self._first_value = plan["value"]
             self.value_estimate = plan["value"]
+
+    def _usable_pairs(self, st: dyn.State, data: dict) -> list[tuple]:
+        """Transfer pairs usable now between open stores, (k, a, b, lead, unit cost, fixed cost)."""
+        sc, p = self.scenario, self.params
+        pairs_all = []
+        tn = sc.transfers
+        ok = dyn.ship_allowed(p, st)[0] if p.P else np.zeros(0, dtype=bool)
+        for k, (a, b_) in enumerate(tn.pairs if tn is not None else ()):
+            if ok[k] and a in data and b_ in data and data[b_].close_fixed is None:
+                fixed = 0.0 if tn.fixed_cost is None else float(tn.fixed_cost[a][b_])
+                pairs_all.append((k, a, b_, int(tn.lead_time[a][b_]), float(tn.unit_cost[a][b_]), fixed))
+        return pairs_all
+
+    def _plan_group(self, plan: dict, members: list[int], data: dict, pairs_all: list[tuple],
+                    st: dyn.State, R: int, uniform: bool) -> None:
+        """Solve one group's subproblem and write its schedules, closing dates
+        and shipments (as menu entries) into ``plan``."""
+        tn = self.scenario.transfers
+        idx = {s: i for i, s in enumerate(members)}
+        gp = [(idx[a], idx[b_], lead, cost, fixed) for (_, a, b_, lead, cost, fixed) in pairs_all
+              if a in idx and b_ in idx]
+        keys = [k for (k, a, b_, *_) in pairs_all if a in idx and b_ in idx]
+        sub = Subproblem([data[s] for s in members], gp, R, self.time_limit)
+        res = self._search(sub, uniform)
+        if sub.limit_hits and not self.limit_hits:
+            warnings.warn(f"craig_raman: a subproblem MILP stopped at time_limit={self.time_limit} s and "
+                          "its incumbent was used; results now depend on the machine's speed",
+                          RuntimeWarning, stacklevel=3)
+        self.limit_hits += sub.limit_hits
+        plan["value"] += res["value"]
+        for i, s in enumerate(members):
+            plan["levels"][s] = data[s].levels[res["choice"][i]]
+            b = res["b"][i]
+            plan["close"][s] = int(np.argmin(b)) if not b.all() else R
+        for k, xv, (a, b_, *_rest) in zip(keys, res["x"], gp):
+            src = members[a]
+            on = float(st.on_hand[0, src])
+            if on > 0 and xv > 0.5:
+                q = np.asarray(tn.quantities)
+                plan["ship"][k] = int(np.abs(q - xv / on).argmin())
+
+    def _cap_shipments(self, plan: dict) -> None:
+        """The menu entries of one source must not ship more than it holds."""
+        p = self.params
+        if p.P:
+            q = np.asarray(self.scenario.transfers.quantities)
+            for a in np.unique(p.src):
+                ks = np.flatnonzero(p.src == a)
+                while q[plan["ship"][ks]].sum() > 1.0 + 1e-9:
+                    j = ks[np.argmax(q[plan["ship"][ks]])]
+                    plan["ship"][j] -= 1
 
     def decide(self, obs: dict) -> Any:
         sc, p = self.scenario, self.params
@@ -824,7 +965,7 @@ class CraigRaman(Policy):
         if sc.markdowns.uniform_pricing:
             live = ~closed & ~sc.is_dc
             if live.any():
-                first = int(np.flatnonzero(live)[0])
+                first = int(rules.chain_store(live))
                 md[:] = md[first]
         ship = plan["ship"] if tau == 0 else np.zeros(p.P, dtype=np.int64)
         if p.P:
@@ -841,6 +982,5 @@ class CraigRaman(Policy):
         p = self.params
         out = np.zeros(self.scenario.n_stores)
         if p.P:
-            units = ship_units(p.quantities[ship], st.on_hand[0, p.src])
-            np.add.at(out, p.src, units)
+            np.add.at(out, p.src, rules.shipped_units(st.on_hand[0], p.quantities[ship], p.src))
         return out

@@ -78,7 +78,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from liqenv import dynamics as dyn
+from liqenv import rules
 from liqenv.demand import make_demand
 from liqenv.scenario import NO_CLOSE, Scenario
 
@@ -121,12 +121,14 @@ def _argmax_ok(h, ok):
 
 @njit(cache=True, nogil=True)
 def _ship_cost(xa, xb, unit_cost, fixed):
-    c = unit_cost[0] * xa + unit_cost[1] * xb
-    if xa > 0:
-        c += fixed[0]
-    if xb > 0:
-        c += fixed[1]
-    return c
+    """Cost of store A shipping ``xa`` and store B ``xb`` units (scalars, or
+    arrays through :func:`ship_cost`): per unit plus a fixed cost per shipment
+    (MODEL.md section 4.2; :func:`liqenv.rules.ship_cost` is the one-pair form)."""
+    return unit_cost[0] * xa + unit_cost[1] * xb + fixed[0] * (xa > 0) + fixed[1] * (xb > 0)
+
+
+#: :func:`_ship_cost` on arrays of units (numpy)
+ship_cost = _ship_cost.py_func
 
 
 @njit(cache=True, nogil=True)
@@ -142,30 +144,14 @@ def _relaxed_mid_kernel(zA, zB, XA, XB, kA, kB, HA, HB, GA, GB, rowA, colA, rowB
     receives (markdown, kA, kB, close A, close B) of the best decision.
     """
     n = zA.shape[0]
-    KA, KB, L = XA.shape[0], XB.shape[0], okA.shape[0]
+    KA, KB = XA.shape[0], XB.shape[0]
     best = np.full(n, -np.inf)
     ub = np.empty(KA * KB)
     rest = np.empty(KA * KB)
     want = dec.shape[0] > 0
     for i in range(n):
-        # G_A + G_B bounds the shared maximum; the closing options are exact
-        top = 0
-        for a in range(KA):
-            xa = XA[a, i]
-            yA = zA[i] - xa
-            for b in range(KB):
-                xb = XB[b, i]
-                yB = zB[i] - xb
-                gA = GA[rowA[yA], colA[xb]]
-                gB = GB[rowB[yB], colB[xa]]
-                cA = closeA[yA] if xb == 0 else -np.inf
-                cB = closeB[yB] if xa == 0 else -np.inf
-                cost = _ship_cost(xa, xb, unit_cost, fixed)
-                k = a * KB + b
-                ub[k] = max(gA, cA) + max(gB, cB) - cost
-                rest[k] = max(max(cA + gB, gA + cB), cA + cB) - cost
-                if ub[k] > ub[top]:
-                    top = k
+        top = _pair_bounds(i, zA, zB, XA, XB, GA, GB, rowA, colA, rowB, colB, closeA, closeB,
+                           unit_cost, fixed, ub, rest)
         # the most promising pair first, then only pairs the bound keeps
         for j in range(KA * KB + 1):
             k = top if j == 0 else j - 1
@@ -175,14 +161,7 @@ def _relaxed_mid_kernel(zA, zB, XA, XB, kA, kB, HA, HB, GA, GB, rowA, colA, rowB
             xa, xb = XA[a, i], XB[b, i]
             yA, yB = zA[i] - xa, zB[i] - xb
             ra, ca, rb, cb = rowA[yA], colA[xb], rowB[yB], colB[xa]
-            s_best = -np.inf
-            m_best = 0
-            for m in range(L):
-                if okA[m] and okB[m]:
-                    v = HA[ra, ca, m] + HB[rb, cb, m]
-                    if v > s_best:
-                        s_best = v
-                        m_best = m
+            s_best, m_best = _shared_markdown(HA[ra, ca], HB[rb, cb], okA, okB)
             cost = _ship_cost(xa, xb, unit_cost, fixed)
             v_open = s_best - cost
             v = max(v_open, rest[k])
@@ -206,6 +185,47 @@ def _relaxed_mid_kernel(zA, zB, XA, XB, kA, kB, HA, HB, GA, GB, rowA, colA, rowB
                     dec[i, 3] = shut_a
                     dec[i, 4] = shut_b
     return best
+
+
+@njit(cache=True, nogil=True)
+def _pair_bounds(i, zA, zB, XA, XB, GA, GB, rowA, colA, rowB, colB, closeA, closeB, unit_cost, fixed,
+                 ub, rest):
+    """For state i and every transfer pair k: ``ub[k]``, the bound ``G_A + G_B``
+    on the shared maximum (closing options exact), and ``rest[k]``, the best
+    option with a store closing.  Returns the pair with the largest bound."""
+    KA, KB = XA.shape[0], XB.shape[0]
+    top = 0
+    for a in range(KA):
+        xa = XA[a, i]
+        yA = zA[i] - xa
+        for b in range(KB):
+            xb = XB[b, i]
+            yB = zB[i] - xb
+            gA = GA[rowA[yA], colA[xb]]
+            gB = GB[rowB[yB], colB[xa]]
+            cA = closeA[yA] if xb == 0 else -np.inf
+            cB = closeB[yB] if xa == 0 else -np.inf
+            cost = _ship_cost(xa, xb, unit_cost, fixed)
+            k = a * KB + b
+            ub[k] = max(gA, cA) + max(gB, cB) - cost
+            rest[k] = max(max(cA + gB, gA + cB), cA + cB) - cost
+            if ub[k] > ub[top]:
+                top = k
+    return top
+
+
+@njit(cache=True, nogil=True)
+def _shared_markdown(hA, hB, okA, okB):
+    """``max_m hA[m] + hB[m]`` over markdowns allowed for both stores, and its argmax."""
+    s_best = -np.inf
+    m_best = 0
+    for m in range(okA.shape[0]):
+        if okA[m] and okB[m]:
+            v = hA[m] + hB[m]
+            if v > s_best:
+                s_best = v
+                m_best = m
+    return s_best, m_best
 
 
 def _relaxed_option(single_price) -> bool:
@@ -260,17 +280,12 @@ def unsupported_reason(sc: Scenario, single_price: bool = False) -> str | None:
 
 def allowed_matrix(sc: Scenario) -> np.ndarray:
     """(L+2, L) levels allowed after level f (rows 0..L-1), in period 0 (row L)
-    and the union of everything (row L+1), from the env's rule code."""
+    and the union of everything (row L+1): :func:`liqenv.rules.transition_matrix`
+    and :func:`liqenv.rules.initial_levels` (``min_hold`` is 1 here)."""
+    rv = rules.rule_vector(sc.markdowns)
     L = len(sc.ladder)
-    p = dyn.Params(sc)
-    st = dyn.reset_state(p, np.zeros(L + 1, dtype=np.uint64))
-    st.t[:L] = 1
-    st.hold[:L] = 1
-    st.markdown[:L] = sc.ladder[:, None]
-    st.t[L] = 0
-    st.hold[L] = 0
-    ok = dyn.markdown_ladder_mask(p, st)[:, 0, :]
-    return np.vstack([ok, np.ones((1, L), dtype=bool)])
+    return np.vstack([rules.transition_matrix(rv, sc.ladder), rules.initial_levels(rv, sc.ladder)[None],
+                      np.ones((1, L), dtype=bool)])
 
 
 class _Table:
@@ -305,6 +320,38 @@ class _Table:
     def argm(self, y, x):
         r, c = self._rc(y, x)
         return self.arg[r, c]
+
+
+class _Period0:
+    """Period-0 tables per store: units shipped ``x[s][k]`` and left for sale
+    ``y[s][k]`` under menu entry k, leftover distributions ``R[s][m, k]`` and
+    immediate values ``imm[s][m, k]`` (``imm_true``: with true operating costs)."""
+
+    def __init__(self, x, y, R, imm, imm_true, first, dp):
+        self.x, self.y, self.R, self.imm, self.imm_true, self.first = x, y, R, imm, imm_true, first
+        self.dp = dp
+
+    def cost(self, ka: int, kb: int) -> float:
+        """Shipping cost of menu entries ``ka`` (store A) and ``kb`` (store B)."""
+        return ship_cost(self.x[0][ka], self.x[1][kb], self.dp.unit_cost, self.dp.fixed)
+
+
+class _Incumbent:
+    """The best period-0 decision so far (value, true value, decision)."""
+
+    def __init__(self, no_closing: bool):
+        self.no_closing = no_closing
+        self.best, self.best_true, self.dec = _NEG, _NEG, None
+
+    def offer(self, v, vt, d) -> None:
+        best = self.best
+        if best == _NEG or v > best + 1e-12 * max(1.0, abs(best)):
+            self.best, self.best_true, self.dec = v, (vt if self.no_closing else v), d
+
+    def beats(self, bound) -> bool:
+        """Whether ``bound`` cannot improve on the incumbent."""
+        best = self.best
+        return best > _NEG and bound <= best + 1e-9 * max(1.0, abs(best))
 
 
 class TwoStoreDP:
@@ -580,8 +627,7 @@ class TwoStoreDP:
                 closeB = (xa == 0) & (cB > oB)
                 vA = np.where(closeA, cA, oA)
                 vB = np.where(closeB, cB, oB)
-                cost = (self.unit_cost[0] * xa + self.unit_cost[1] * xb
-                        + self.fixed[0] * (xa > 0) + self.fixed[1] * (xb > 0))
+                cost = ship_cost(xa, xb, self.unit_cost, self.fixed)
                 v = vA + vB - cost
                 better = v > best
                 best = np.where(better, v, best)
@@ -619,8 +665,7 @@ class TwoStoreDP:
                 for kb in self.qidx[1]:
                     xb = ship_units(self.q[kb], zB)
                     yB = zB - xb
-                    cost = (self.unit_cost[0] * xa + self.unit_cost[1] * xb
-                            + self.fixed[0] * (xa > 0) + self.fixed[1] * (xb > 0))
+                    cost = ship_cost(xa, xb, self.unit_cost, self.fixed)
                     rows = xb[:, None, None] + grid[None, :, None]
                     cols = xa[:, None, None] + grid[None, None, :]
                     pa, pb = RA[yA], RB[yB]
@@ -735,118 +780,124 @@ class TwoStoreDP:
 
     # ------------------------------------------------------ first stage
     def _first_stage(self) -> None:
-        T, L = self.T, self.L
-        zA0, zB0 = (int(z) for z in self.z0)
-        first = np.flatnonzero(self.allowed[self.FIRST])
-        if T == 1:
+        """Period 0: the best of every closing decision and, by branch and
+        bound, every decision that keeps both stores open."""
+        if self.T == 1:
             self._first_stage_last()
             return
-        # sales distributions in period 0 for every transfer-menu entry
-        x0, y0, R0, imm0, imm0_true = [], [], [], [], []
-        for s, z in enumerate((zA0, zB0)):
+        p0 = self._period0()
+        inc = _Incumbent(self.no_closing)
+        self._offer_closings(p0, inc)
+        n_pairs, n_dec = self._offer_open(p0, inc)
+        self.value = float(inc.best_true)
+        self.value_optimised = float(inc.best)
+        self.first_decision = inc.dec
+        self.stats.update(floor_pairs=n_pairs, decisions=n_dec)
+
+    def _period0(self) -> "_Period0":
+        """Sales distributions in period 0 for every transfer-menu entry and level."""
+        L = self.L
+        p0 = _Period0(x=[], y=[], R=[], imm=[], imm_true=[],
+                      first=np.flatnonzero(self.allowed[self.FIRST]), dp=self)
+        for s, z in enumerate(int(z) for z in self.z0):
             xs = ship_units(self.q[self.qidx[s]], z)
             ys = z - xs
             Rs = np.stack([self._leftover(s, 0, m, np.maximum(ys, 0)) for m in range(L)])  # (L,K,z+1)
             Rs = Rs[:, :, : z + 1] if Rs.shape[2] > z + 1 else np.pad(
                 Rs, ((0, 0), (0, 0), (0, z + 1 - Rs.shape[2])))
             imm = np.stack([self._immediate(s, 0, m, ys, Rs[m]) for m in range(L)])  # (L,K)
-            x0.append(xs)
-            y0.append(ys)
-            R0.append(Rs)
-            imm0.append(imm)
-            imm0_true.append(imm - (self.op_true[s, 0] * (z > 0) if self.no_closing else 0.0))
+            p0.x.append(xs)
+            p0.y.append(ys)
+            p0.R.append(Rs)
+            p0.imm.append(imm)
+            p0.imm_true.append(imm - (self.op_true[s, 0] * (z > 0) if self.no_closing else 0.0))
+        return p0
 
-        def cost(ka, kb):
-            xa, xb = x0[0][ka], x0[1][kb]
-            return (self.unit_cost[0] * xa + self.unit_cost[1] * xb + self.fixed[0] * (xa > 0)
-                    + self.fixed[1] * (xb > 0))
-
-        best, best_true, dec = _NEG, _NEG, None
-
-        def offer(v, vt, d):
-            nonlocal best, best_true, dec
-            if best == _NEG or v > best + 1e-12 * max(1.0, abs(best)):
-                best, best_true, dec = v, (vt if self.no_closing else v), d
-
-        # one or both stores close in period 0 (their continuation is one store alone)
+    def _offer_closings(self, p0: "_Period0", inc: "_Incumbent") -> None:
+        """One or both stores close in period 0 (the continuation is one store alone)."""
+        first = p0.first
         for s in range(2):
             if not self.can_close[s, 0]:
                 continue
             o = 1 - s
             for ko in range(len(self.qidx[o])):
-                if x0[o][ko] > 0:
+                if p0.x[o][ko] > 0:
                     continue  # nothing ships to a store closing now
                 for ks in range(len(self.qidx[s])):
-                    xs = x0[s][ks]
-                    clo = self.salv[s] * y0[s][ks]
-                    c = cost(ks, ko) if s == 0 else cost(ko, ks)
+                    xs = p0.x[s][ks]
+                    clo = self.salv[s] * p0.y[s][ks]
+                    c = p0.cost(ks, ko) if s == 0 else p0.cost(ko, ks)
                     # the other store closes too (then nothing may ship)
                     if self.can_close[o, 0] and xs == 0 and s == 0:
-                        v = clo + self.salv[o] * y0[o][ko] - c
-                        offer(v, v, dict(close=(True, True), md=(first[0], first[0]),
-                                         ship=(ks, ko)))
+                        v = clo + self.salv[o] * p0.y[o][ko] - c
+                        inc.offer(v, v, dict(close=(True, True), md=(first[0], first[0]), ship=(ks, ko)))
                     for f in first:
                         alone, alone_t = self._alone(o, f)
-                        yo = y0[o][ko]
+                        yo = p0.y[o][ko]
                         lo = np.arange(yo + 1) + xs
-                        e = R0[o][f, ko, : yo + 1] @ alone[lo]
-                        v = clo + imm0[o][f, ko] + e - c
+                        e = p0.R[o][f, ko, : yo + 1] @ alone[lo]
+                        v = clo + p0.imm[o][f, ko] + e - c
                         vt = v
                         if self.no_closing:
-                            vt = clo + imm0_true[o][f, ko] + R0[o][f, ko, : yo + 1] @ alone_t[lo] - c
+                            vt = clo + p0.imm_true[o][f, ko] + p0.R[o][f, ko, : yo + 1] @ alone_t[lo] - c
                         md = (first[0], f) if s == 0 else (f, first[0])
                         cl = (True, False) if s == 0 else (False, True)
                         sh = (ks, ko) if s == 0 else (ko, ks)
-                        offer(v, vt, dict(close=cl, md=md, ship=sh))
+                        inc.offer(v, vt, dict(close=cl, md=md, ship=sh))
 
-        # both stay open: bound every decision with the all-levels table, then
-        # evaluate in order of the bound (branch and bound)
+    def _open_bounds(self, p0: "_Period0"):
+        """Both stores stay open: an upper bound ``UB[combo, fA, fB]`` on every
+        decision from the period-1 table whose floors allow every level (a
+        higher floor can only lower the value); ``pair_ok`` the markdown pairs."""
+        L = self.L
         ub_cont = self._Cont(self, self.ALL, self.ALL)
         combos = [(ka, kb) for ka in range(len(self.qidx[0])) for kb in range(len(self.qidx[1]))]
         mA_ok = np.zeros(L, dtype=bool)
-        mA_ok[first] = True
+        mA_ok[p0.first] = True
         pair_ok = mA_ok[:, None] & mA_ok[None, :]
         if self.single or self.relaxed:
             pair_ok &= np.eye(L, dtype=bool)
         UB = np.full((len(combos), L, L), _NEG)
         for c, (ka, kb) in enumerate(combos):
-            yA, yB = y0[0][ka], y0[1][kb]
-            xa, xb = x0[0][ka], x0[1][kb]
+            yA, yB = p0.y[0][ka], p0.y[1][kb]
+            xa, xb = p0.x[0][ka], p0.x[1][kb]
             Bv, _ = ub_cont.block(xb, yA + 1, xa, yB + 1)
-            E = R0[0][:, ka, : yA + 1] @ Bv @ R0[1][:, kb, : yB + 1].T
-            UB[c] = imm0[0][:, ka][:, None] + imm0[1][:, kb][None, :] + E - cost(ka, kb)
+            E = p0.R[0][:, ka, : yA + 1] @ Bv @ p0.R[1][:, kb, : yB + 1].T
+            UB[c] = p0.imm[0][:, ka][:, None] + p0.imm[1][:, kb][None, :] + E - p0.cost(ka, kb)
         UB[:, ~pair_ok] = _NEG
-        del ub_cont
+        return combos, pair_ok, UB
+
+    def _offer_open(self, p0: "_Period0", inc: "_Incumbent") -> tuple[int, int]:
+        """Evaluate open-open decisions exactly in order of their bound until
+        the bound falls below the incumbent (branch and bound; exact).
+        Returns the floor pairs and decisions evaluated."""
+        L = self.L
+        combos, pair_ok, UB = self._open_bounds(p0)
         pair_ub = UB.max(0)
-        order = np.argsort(-pair_ub, axis=None)
         n_pairs = n_dec = 0
-        for flat in order:
+        for flat in np.argsort(-pair_ub, axis=None):
             fA, fB = np.unravel_index(flat, (L, L))
             if not pair_ok[fA, fB]:
                 continue
-            if best > _NEG and pair_ub[fA, fB] <= best + 1e-9 * max(1.0, abs(best)):
+            if inc.beats(pair_ub[fA, fB]):
                 break
             n_pairs += 1
             cont = self._Cont(self, int(fA), int(fB))
             for c in np.argsort(-UB[:, fA, fB]):
-                if UB[c, fA, fB] == _NEG or (
-                        best > _NEG and UB[c, fA, fB] <= best + 1e-9 * max(1.0, abs(best))):
+                if UB[c, fA, fB] == _NEG or inc.beats(UB[c, fA, fB]):
                     break
                 ka, kb = combos[c]
-                yA, yB = y0[0][ka], y0[1][kb]
-                xa, xb = x0[0][ka], x0[1][kb]
+                yA, yB = p0.y[0][ka], p0.y[1][kb]
+                xa, xb = p0.x[0][ka], p0.x[1][kb]
                 Bv, Bt = cont.block(xb, yA + 1, xa, yB + 1)
-                pa, pb = R0[0][fA, ka, : yA + 1], R0[1][fB, kb, : yB + 1]
-                v = imm0[0][fA, ka] + imm0[1][fB, kb] + pa @ Bv @ pb - cost(ka, kb)
+                pa, pb = p0.R[0][fA, ka, : yA + 1], p0.R[1][fB, kb, : yB + 1]
+                v = p0.imm[0][fA, ka] + p0.imm[1][fB, kb] + pa @ Bv @ pb - p0.cost(ka, kb)
                 vt = v
                 if self.no_closing:
-                    vt = imm0_true[0][fA, ka] + imm0_true[1][fB, kb] + pa @ Bt @ pb - cost(ka, kb)
+                    vt = p0.imm_true[0][fA, ka] + p0.imm_true[1][fB, kb] + pa @ Bt @ pb - p0.cost(ka, kb)
                 n_dec += 1
-                offer(v, vt, dict(close=(False, False), md=(int(fA), int(fB)), ship=(ka, kb)))
-        self.value = float(best_true)
-        self.value_optimised = float(best)
-        self.first_decision = dec
-        self.stats.update(floor_pairs=n_pairs, decisions=n_dec)
+                inc.offer(v, vt, dict(close=(False, False), md=(int(fA), int(fB)), ship=(ka, kb)))
+        return n_pairs, n_dec
 
     def _first_stage_last(self) -> None:
         """T = 1: period 0 is the last period (the relaxation relaxes it: its
@@ -905,6 +956,22 @@ class TwoStoreDP:
         return dict(close=tuple(bool(c) for c in close), md=tuple(int(m) for m in md),
                     ship=(0, 0), value=total)
 
+    def _state_tables(self, z):
+        """Per store, the period-1 tables ``H_s(y, x_in; m)`` (and ``P0``) on the
+        units it may keep (``y``) and receive (``x_in``) from on-hand ``z``, with
+        the maps from units to table rows and columns."""
+        out = []
+        for s, zs, zo in ((0, z[0], z[1]), (1, z[1], z[0])):
+            ys = np.unique(zs - ship_units(self.q[self.qidx[s]], zs))
+            ins = np.unique(ship_units(self.q[self.qidx[1 - s]], zo))
+            H, P0 = self._mid_H(s, ys, ins)
+            rows = np.zeros(self.Z + 1, dtype=np.int64)
+            cols = np.zeros(self.Z + 1, dtype=np.int64)
+            rows[ys] = np.arange(len(ys))
+            cols[ins] = np.arange(len(ins))
+            out.append((H, P0, rows, cols))
+        return out
+
     def decide(self, t: int, z, f, open_) -> dict:
         """Optimal decision in period ``t`` for on-hand ``z`` (2,), last
         markdown levels ``f`` (2,) and open flags (2,)."""
@@ -938,30 +1005,16 @@ class TwoStoreDP:
             return dict(close=(bool(cA), bool(cB)), md=(m, m), ship=(ka, kb))
         if self.relaxed:
             tabs = []
-            for s, zs, zo in ((0, z[0], z[1]), (1, z[1], z[0])):
-                ys = np.unique(zs - ship_units(self.q[self.qidx[s]], zs))
-                ins = np.unique(ship_units(self.q[self.qidx[1 - s]], zo))
-                H, _ = self._mid_H(s, ys, ins)
+            for s, (H, _, rows, cols) in enumerate(self._state_tables(z)):
                 HT = np.ascontiguousarray(H.transpose(1, 2, 0))
-                rows = np.zeros(self.Z + 1, dtype=np.int64)
-                cols = np.zeros(self.Z + 1, dtype=np.int64)
-                rows[ys] = np.arange(len(ys))
-                cols[ins] = np.arange(len(ins))
                 tabs.append((HT, _floor_max_last(HT, self.allowed[f[s]]), rows, cols))
             _, _, dec = self._mid_relaxed_points(zA, zB, tabs, self.allowed[f[0]], self.allowed[f[1]],
                                                  want_decision=True)
             m, ka, kb, cA, cB = (int(v) for v in dec[0])
             return dict(close=(bool(cA), bool(cB)), md=(m, m), ship=(ka, kb))
         tabs = []
-        for s, zs, zo in ((0, z[0], z[1]), (1, z[1], z[0])):
-            ys = np.unique(zs - ship_units(self.q[self.qidx[s]], zs))
-            ins = np.unique(ship_units(self.q[self.qidx[1 - s]], zo))
-            H, P0 = self._mid_H(s, ys, ins)
+        for s, (H, P0, rows, cols) in enumerate(self._state_tables(z)):
             G, arg = self._floor_max(H, int(f[s]))
-            rows = np.zeros(self.Z + 1, dtype=np.int64)
-            cols = np.zeros(self.Z + 1, dtype=np.int64)
-            rows[ys] = np.arange(len(ys))
-            cols[ins] = np.arange(len(ins))
             op2 = self.op_true[s, 2] if self.no_closing else 0.0
             tabs.append((_Table(G, arg if self.no_closing else None, P0, op2, rows, cols), arg, rows, cols))
         _, _, dec = self._mid_points(zA, zB, tabs[0][0], tabs[1][0], want_decision=True)
@@ -1027,8 +1080,8 @@ class ExactDP(Policy):
         md = sc.ladder[np.asarray(d["md"])]
         md = np.where(open_, md, np.asarray(obs["markdown"]))
         if self.action_layout.uniform and open_.any():
-            # the chain markdown is read from the first store's entry, even once it is closed
-            md[:] = md[np.flatnonzero(open_)[0]]
+            # one chain markdown at every entry, the open store's (liqenv.rules.chain_store)
+            md[:] = md[rules.chain_store(open_)]
         close = np.asarray(d["close"], dtype=bool) & open_
         if self.options["no_closing"]:
             # stop paying for a store with nothing to sell and nothing coming

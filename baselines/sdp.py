@@ -94,6 +94,7 @@ from typing import Any
 
 import numpy as np
 
+from liqenv import rules as lr
 from liqenv.demand import DemandModel, ElasticityDemandModel, make_demand
 from liqenv.scenario import MarkdownRules, Scenario
 
@@ -186,11 +187,9 @@ class RuleSpace:
     H - 1`` means a change is allowed), and the changes made, capped at
     ``max_changes``.  Dimensions that cannot matter collapse to one value:
     with free prices (not monotone, every step allowed, ``min_hold = 1``,
-    no ``max_changes``) the state is trivial.  Mirrors
-    ``liqenv.dynamics.markdown_allowed``: in period 0 the levels in
-    ``[initial_min, initial_max]``; later the current level, or when
-    allowed a level whose distance (signed when monotone) lies in
-    ``[max(step_min, 1e-6), step_max]``.
+    no ``max_changes``) the state is trivial.  The allowed levels come from
+    :mod:`liqenv.rules` (:func:`~liqenv.rules.initial_levels` in period 0,
+    :func:`~liqenv.rules.transition_matrix` after).
     """
 
     def __init__(self, rules: MarkdownRules, ladder: np.ndarray, dummy: bool = False):
@@ -201,16 +200,12 @@ class RuleSpace:
             step = ~np.eye(L, dtype=bool)
             self.free = True
         else:
-            lo = rules.initial_min_or_floor
-            hi = np.inf if rules.initial_max is None else rules.initial_max
-            initial = (ladder >= lo - _TOL) & (ladder <= hi + _TOL)
-            d = ladder[None, :] - ladder[:, None]
-            if not rules.monotone:
-                d = np.abs(d)
-            dmin = max(rules.step_min, 1e-6)
-            dmax = np.inf if rules.step_max is None else rules.step_max
-            step = (d >= dmin - _TOL) & (d <= dmax + _TOL) & ~np.eye(L, dtype=bool)
+            # the env's rules (liqenv.rules); the change counter is this state's to track
+            rv = lr.rule_vector(rules)
+            rv[lr.MAX_CHANGES] = -1
+            initial = lr.initial_levels(rv, ladder)
             off = ~np.eye(L, dtype=bool)
+            step = lr.transition_matrix(rv, ladder) & off
             self.free = (not rules.monotone and rules.min_hold == 1 and rules.max_changes is None
                          and bool(step[off].all()))
         # levels that can ever be posted: the period-0 window and what steps reach
@@ -522,18 +517,13 @@ class _Costs:
     @staticmethod
     def of(sc: Scenario, s: int) -> "_Costs":
         T = sc.horizon
-        lock = int(sc.lock_period[s])
-        rent = sc.locked_rent[s]
-        tail = np.cumsum(rent[::-1])[::-1]  # sum_{u >= tau}
-        tau = np.arange(T)
         return _Costs(T=T, op=sc.operating_costs[s].astype(float), holding=float(sc.holding_cost),
                       salvage=float(sc.salvage_price[s]), closable=bool(sc.closable[s]),
                       notice=int(sc.notice[s]), earliest=int(sc.earliest_close[s]),
-                      closing_cost=np.where(tau > lock, tail, 0.0))
+                      closing_cost=lr.rent_owed(sc.locked_rent[s], int(sc.lock_period[s]), np.arange(T)))
 
     def may_announce(self, t: int) -> bool:
-        eff = t + self.notice
-        return self.closable and eff >= self.earliest and eff <= self.T - 1
+        return self.closable and bool(lr.may_announce(t, self.notice, self.earliest, self.T))
 
 
 class StoreProgramme:
@@ -695,6 +685,35 @@ def maximise_bracketed(f, a, b, c, fa, fb, fc, xtol: float, max_iter: int = 10,
     Returns the best point evaluated and its value, so the result is
     always consistent with ``f``.
     """
+    a, b, c, fa, fb, fc = _initial_bracket(f, a, b, c, fa, fb, fc)
+    best = np.argmax(np.stack([fa, fb, fc]), axis=0)
+    best_x = np.choose(best, [a, b, c])
+    best_f = np.choose(best, [fa, fb, fc])
+    done = c - a <= xtol
+    for _ in range(max_iter):
+        if done.all():
+            break
+        bracket = (fb >= fa) & (fb >= fc)
+        u, usable = _trial_point(a, b, c, fa, fb, fc, bracket, done, xtol)
+        live = np.flatnonzero(~done)
+        fu = fb.copy()
+        fu[live] = f(u[live], live)
+        better = (fu > best_f) & ~done
+        best_x, best_f = np.where(better, u, best_x), np.where(better, fu, best_f)
+        step = np.abs(u - b)
+        fb_old = fb
+        a, b, c, fa, fb, fc = _narrow(a, b, c, fa, fb, fc, u, fu, bracket, done)
+        # below the values' rounding noise a parabola says nothing more
+        scale = ftol * np.maximum(1.0, np.abs(fb))
+        flat = (np.maximum(fb, np.maximum(fa, fc)) - np.minimum(fa, fc)) <= scale
+        # a parabolic step that moved the value by less than that has converged
+        converged = usable & (np.abs(fu - fb_old) <= scale)
+        done = done | (c - a <= xtol) | (usable & (step < xtol)) | flat | converged
+    return best_x, best_f
+
+
+def _initial_bracket(f, a, b, c, fa, fb, fc):
+    """``a <= b <= c`` with ``b`` strictly inside and every value known (evaluated where NaN)."""
     fa, fb, fc = (np.array(x, dtype=float) for x in (fa, fb, fc))
     lo_edge, hi_edge = b - a <= _TOL, c - b <= _TOL
     fa = np.where(lo_edge, fb, fa)  # b sits on an end: move it inside
@@ -706,58 +725,46 @@ def maximise_bracketed(f, a, b, c, fa, fb, fc, xtol: float, max_iter: int = 10,
         unknown = np.flatnonzero(np.isnan(fx))
         if unknown.size:
             fx[unknown] = f(x[unknown], unknown)
-    best = np.argmax(np.stack([fa, fb, fc]), axis=0)
-    best_x = np.choose(best, [a, b, c])
-    best_f = np.choose(best, [fa, fb, fc])
-    done = c - a <= xtol
-    for _ in range(max_iter):
-        if done.all():
-            break
-        bracket = (fb >= fa) & (fb >= fc)
-        num = (b - a) ** 2 * (fb - fc) - (b - c) ** 2 * (fb - fa)
-        den = (b - a) * (fb - fc) - (b - c) * (fb - fa)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            u = b - 0.5 * num / den
-        wide_right = (c - b) > (b - a)
-        golden = np.where(wide_right, b + (1 - _INVPHI) * (c - b), b - (1 - _INVPHI) * (b - a))
-        usable = bracket & (den > 0) & np.isfinite(u) & (u > a + 0.5 * xtol) & (u < c - 0.5 * xtol)
-        usable &= np.abs(u - b) >= 0.25 * xtol
-        u = np.where(usable, u, golden)
-        # no bracket: bisect towards the larger end (the maximum lies that way)
-        u = np.where(bracket, u, np.where(fa >= fc, 0.5 * (a + b), 0.5 * (b + c)))
-        u = np.where(done, b, u)
-        live = np.flatnonzero(~done)
-        fu = fb.copy()
-        fu[live] = f(u[live], live)
-        better = (fu > best_f) & ~done
-        best_x, best_f = np.where(better, u, best_x), np.where(better, fu, best_f)
-        step = np.abs(u - b)
-        fb_old = fb
-        right = u > b
-        up = fu >= fb
-        # keep a bracket around the best of the four points
-        na = np.where(right, np.where(up, b, a), np.where(up, a, u))
-        nc = np.where(right, np.where(up, c, u), np.where(up, b, c))
-        nfa = np.where(right, np.where(up, fb, fa), np.where(up, fa, fu))
-        nfc = np.where(right, np.where(up, fc, fu), np.where(up, fb, fc))
-        nb, nfb = np.where(up, u, b), np.where(up, fu, fb)
-        # without a bracket the larger end stays: (a, u, b) or (b, u, c)
-        left_end = fa >= fc
-        na = np.where(bracket, na, np.where(left_end, a, b))
-        nfa = np.where(bracket, nfa, np.where(left_end, fa, fb))
-        nc = np.where(bracket, nc, np.where(left_end, b, c))
-        nfc = np.where(bracket, nfc, np.where(left_end, fb, fc))
-        nb, nfb = np.where(bracket, nb, u), np.where(bracket, nfb, fu)
-        keep = done
-        a, b, c = np.where(keep, a, na), np.where(keep, b, nb), np.where(keep, c, nc)
-        fa, fb, fc = np.where(keep, fa, nfa), np.where(keep, fb, nfb), np.where(keep, fc, nfc)
-        # below the values' rounding noise a parabola says nothing more
-        scale = ftol * np.maximum(1.0, np.abs(fb))
-        flat = (np.maximum(fb, np.maximum(fa, fc)) - np.minimum(fa, fc)) <= scale
-        # a parabolic step that moved the value by less than that has converged
-        converged = usable & (np.abs(fu - fb_old) <= scale)
-        done = done | (c - a <= xtol) | (usable & (step < xtol)) | flat | converged
-    return best_x, best_f
+    return a, b, c, fa, fb, fc
+
+
+def _trial_point(a, b, c, fa, fb, fc, bracket, done, xtol):
+    """The next point of each problem (the parabola's vertex, else a golden
+    step; without a bracket the bisection towards the larger end) and
+    whether the vertex was used."""
+    num = (b - a) ** 2 * (fb - fc) - (b - c) ** 2 * (fb - fa)
+    den = (b - a) * (fb - fc) - (b - c) * (fb - fa)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = b - 0.5 * num / den
+    wide_right = (c - b) > (b - a)
+    golden = np.where(wide_right, b + (1 - _INVPHI) * (c - b), b - (1 - _INVPHI) * (b - a))
+    usable = bracket & (den > 0) & np.isfinite(u) & (u > a + 0.5 * xtol) & (u < c - 0.5 * xtol)
+    usable &= np.abs(u - b) >= 0.25 * xtol
+    u = np.where(usable, u, golden)
+    # no bracket: bisect towards the larger end (the maximum lies that way)
+    u = np.where(bracket, u, np.where(fa >= fc, 0.5 * (a + b), 0.5 * (b + c)))
+    return np.where(done, b, u), usable
+
+
+def _narrow(a, b, c, fa, fb, fc, u, fu, bracket, done):
+    """The bracket after evaluating ``u``: around the best of the four points,
+    or without a bracket the larger end with (a, u, b) or (b, u, c)."""
+    right = u > b
+    up = fu >= fb
+    na = np.where(right, np.where(up, b, a), np.where(up, a, u))
+    nc = np.where(right, np.where(up, c, u), np.where(up, b, c))
+    nfa = np.where(right, np.where(up, fb, fa), np.where(up, fa, fu))
+    nfc = np.where(right, np.where(up, fc, fu), np.where(up, fb, fc))
+    nb, nfb = np.where(up, u, b), np.where(up, fu, fb)
+    left_end = fa >= fc
+    na = np.where(bracket, na, np.where(left_end, a, b))
+    nfa = np.where(bracket, nfa, np.where(left_end, fa, fb))
+    nc = np.where(bracket, nc, np.where(left_end, b, c))
+    nfc = np.where(bracket, nfc, np.where(left_end, fb, fc))
+    nb, nfb = np.where(bracket, nb, u), np.where(bracket, nfb, fu)
+    keep = done
+    return (np.where(keep, a, na), np.where(keep, b, nb), np.where(keep, c, nc),
+            np.where(keep, fa, nfa), np.where(keep, fb, nfb), np.where(keep, fc, nfc))
 
 
 class ContinuousProgramme:

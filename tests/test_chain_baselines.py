@@ -149,3 +149,17 @@ def test_rule_state_reproduces_the_env_masks():
         obs, _, done, _, _ = env.step(pol.act(obs))
         if done:
             break
+
+
+def test_ship_units_is_the_env_rule_elementwise():
+    # one menu entry per source: the env's shipped units, broadcast over arrays
+    from baselines.chain import ship_units
+    from liqenv import rules
+    q = np.array([0.0, 0.1, 0.25, 1 / 3, 0.5, 1.0])
+    z = np.arange(0, 40)
+    got = ship_units(q[:, None], z[None, :])
+    assert got.shape == (len(q), len(z)) and got.dtype == np.int64
+    for i, f in enumerate(q):
+        for j, n in enumerate(z):
+            assert got[i, j] == rules.shipped_units([n], [f], [0])[0]
+    assert int(ship_units(0.3, 7)) == 2

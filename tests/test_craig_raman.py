@@ -327,6 +327,25 @@ def test_subproblem_closed_form_equals_milp_without_transfers():
             assert sub.solve([f])["value"] == pytest.approx(values[f], rel=1e-7, abs=1e-7)
 
 
+@pytest.mark.parametrize("lock", [("pending", 2, 4), ("pending", 0, 5), ("locked", 3)])
+def test_milp_rent_terms_are_the_rules_rent_owed(lock):
+    # the MILP charges rent through the open flags b_t = [c > t]; for every
+    # closing date c that linear form must equal liqenv.rules.rent_owed
+    from liqenv import rules
+    R = 6
+    rent = np.random.default_rng(5).uniform(0.5, 3.0, R)
+    st = store(0, 10, np.zeros(R), R=R)
+    st.lock = lock + (rent,)
+    sub = Subproblem([st], [], R)
+    coef, const = sub.rent_coefficients(0)
+    tk = rules.NO_CLOSE if lock[0] == "locked" else lock[1]
+    for c in range(R + 1):
+        b = (np.arange(R) < c).astype(float)
+        owed = rules.rent_owed(rent, tk, c, locked=lock[0] == "locked")
+        assert const.sum() - coef @ b == pytest.approx(float(owed), abs=1e-12)
+    assert float(rules.rent_owed(rent, tk, R, locked=lock[0] == "locked")) == 0.0
+
+
 def test_schedule_families_obey_the_env_rules():
     rules = MarkdownRules(monotone=True, initial_min=0.2, initial_max=0.4, step_max=0.3, min_hold=3)
     sc = Scenario(name="r", horizon=12, stores=(StoreParams(inventory=10),), markdowns=rules)
