@@ -73,10 +73,9 @@ class LiquidationBatch:
         self.obs_layout = ObservationLayout(sc)
         self.single_action_space = self.action_layout.space
         self.single_observation_space = self.obs_layout.space
+        #: each copy's Gymnasium generator (read-only: the batch draws from it by address)
         self.rngs: list[np.random.Generator | None] = [None] * self.n
-        # where each copy's PCG64 keeps its state, for _next_raw
-        self._state_address = np.zeros(self.n, dtype=np.uintp)
-        self._next_uint64 = None
+        self._point_at_generators()
         self.state: dyn.State | None = None
         self.last_result: dyn.StepResult | None = None
         self.history: list[list[dict]] = [[] for _ in range(self.n)]
@@ -105,16 +104,36 @@ class LiquidationBatch:
         else:
             self.state.put(idx, fresh)
 
+    def _point_at_generators(self) -> None:
+        """Forget the generators' addresses (at construction and unpickling: a
+        copy's address is taken again from ``rngs`` at its next reset)."""
+        self._state_address = np.zeros(self.n, dtype=np.uintp)  # where each PCG64 keeps its state
+        self._bits: list[Any] = [None] * self.n  # the bit generators at those addresses, kept alive
+        self._next_uint64 = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        for k in ("_state_address", "_bits", "_next_uint64"):  # addresses are this process's
+            del state[k]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._point_at_generators()
+
     def _seed_and_draw_scenarios(self, idx: np.ndarray, seeds: Sequence[int | None] | None) -> None:
-        """(Re)seed the copies given a seed or never seeded; draw the scenarios of a generator."""
+        """(Re)seed the copies given a seed or never seeded, note where their
+        generators keep their state, and draw the scenarios of a generator."""
         rngs, gen = self.rngs, self.generator
         for k, i in enumerate(idx.tolist()):
             seed = None if seeds is None else seeds[k]
             if seed is not None or rngs[i] is None:
                 rngs[i], _ = seeding.np_random(seed)
-                bits = rngs[i].bit_generator
+            bits = rngs[i].bit_generator
+            if bits is not self._bits[i]:
                 if not isinstance(bits, np.random.PCG64):
                     raise TypeError(f"bit generator {type(bits).__name__}: the batch draws from PCG64 only")
+                self._bits[i] = bits
                 self._state_address[i] = bits.ctypes.state_address
                 if self._next_uint64 is None:
                     self._next_uint64 = bits.ctypes.next_uint64

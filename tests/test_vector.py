@@ -244,3 +244,21 @@ def test_uniform_pricing_decision_with_different_markdowns_is_repaired():
     with pytest.raises(dyn.RuleViolation):
         dyn.step(p, dyn.reset_state(p, np.array([1], dtype=np.uint64)),
                  dyn.Decision(md, np.zeros((1, sc.n_stores), bool), np.zeros((1, 0), np.int64)), strict=True)
+
+
+@pytest.mark.parametrize("name", ["SingleStore-v0", "TwoStore-v0"])
+def test_a_pickled_vector_env_continues_as_the_original(name):
+    """The batch draws its keys from the generators by address; a copy made by
+    pickling draws from its own generators, through the next autoresets."""
+    import pickle
+
+    env = gym.make_vec(f"liqenv/{name}", num_envs=3, vectorization_mode="vector_entry_point")
+    env.reset(seed=2)
+    env.action_space.seed(0)
+    acts = [env.action_space.sample() for _ in range(4 * env.unwrapped.batch.scenario.horizon)]
+    env.step(acts[0])
+    twin = pickle.loads(pickle.dumps(env.unwrapped))
+    for a in acts[1:]:
+        got, want = twin.step(a), env.step(a)
+        for x, y in zip(got, want):
+            assert_same(x, y)
