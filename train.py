@@ -82,7 +82,7 @@ class Args:
     resume: bool = arg(False, "continue the run in --out from its last checkpoint")
     force: bool = arg(False, "overwrite the outputs of an existing --out")
     vec: str = arg("native" if native_available() else "dummy",
-                   "env batch: native (liqenv.vector.LiquidationVecEnv) or dummy (SB3 DummyVecEnv)",
+                   "env batch: native (liqenv.integrations.sb3.LiquidationVecEnv) or dummy (SB3 DummyVecEnv)",
                    choices=VEC_BACKENDS)
     hyperparams: str = arg(str(HYPERPARAMS_PATH), "hyperparameter file (RL Zoo style YAML)")
     workers: int = arg(1, "processes for the final evaluation")
@@ -158,7 +158,8 @@ def prepare(args: Args, given: set[str]) -> tuple[Args, Hyperparams, dict[str, A
     if args.eval_seed < 0 or args.seed < 0:
         raise UsageError(f"--seed/--eval-seed: must be non-negative")
     if args.vec == "native" and not native_available():
-        raise UsageError("--vec native: liqenv.vector.LiquidationVecEnv is not importable; use --vec dummy")
+        raise UsageError("--vec native: liqenv.integrations.sb3.LiquidationVecEnv is not importable; "
+                         "use --vec dummy")
     try:
         sets = parse_overrides(args.set)
     except ValueError as e:

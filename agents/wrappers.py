@@ -2,7 +2,7 @@
 
 :func:`make_training_env` builds the same stack over either batch backend:
 
-* ``native``: :class:`liqenv.vector.LiquidationVecEnv` (one set of arrays,
+* ``native``: :class:`liqenv.integrations.sb3.LiquidationVecEnv` (one set of arrays,
   stepped at once), when that module is importable;
 * ``dummy``: SB3's ``DummyVecEnv`` over ``n_envs`` :class:`~liqenv.env.LiquidationEnv`.
 
@@ -42,9 +42,9 @@ class VecScaleReward(VecEnvWrapper):
 
 
 def native_available() -> bool:
-    """Whether ``liqenv.vector.LiquidationVecEnv`` can be imported."""
+    """Whether ``liqenv.integrations.sb3.LiquidationVecEnv`` can be imported."""
     try:
-        from liqenv.vector import LiquidationVecEnv  # noqa: F401
+        from liqenv.integrations.sb3 import LiquidationVecEnv  # noqa: F401
     except ImportError:
         return False
     return True
@@ -58,8 +58,9 @@ def make_training_env(scenario_id: str, n_envs: int, seed: int, reward_scale: fl
         raise ValueError(f"vec={vec!r}: expected one of {', '.join(VEC_BACKENDS)}")
     if vec == "native":
         if not native_available():
-            raise ValueError("vec='native': liqenv.vector.LiquidationVecEnv is not importable; use 'dummy'")
-        from liqenv.vector import LiquidationVecEnv
+            raise ValueError("vec='native': liqenv.integrations.sb3.LiquidationVecEnv is not importable; "
+                             "use 'dummy'")
+        from liqenv.integrations.sb3 import LiquidationVecEnv
 
         venv: VecEnv = LiquidationVecEnv(scenario_id, n_envs=n_envs, seed=seed, **overrides)
     else:

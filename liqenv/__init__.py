@@ -6,6 +6,10 @@
     import liqenv  # noqa: F401
 
     env = gym.make("liqenv/SingleStore-v0", inventory=1800, horizon=60, valuation="weibull")
+
+and exposes the batched Gymnasium ``VectorEnv`` (:mod:`liqenv.vector`,
+``liqenv.LiquidationVectorEnv``).  The Stable-Baselines3 ``VecEnv`` is
+``liqenv.integrations.sb3.LiquidationVecEnv`` (the ``[sb3]`` extra).
 """
 
 from __future__ import annotations
@@ -17,14 +21,17 @@ from .dynamics import Decision, Params, State
 from .env import LiquidationEnv
 from .presets import GENERATORS, PRESETS, SOURCES, TwoStoreGrid, make_scenario
 from .scenario import (ElasticityDemand, LeaseTerms, MarkdownRules, Scenario, StoreParams,
-                       TransferNetwork, ValuationDemand, load_scenario)
+                       TransferNetwork, UnknownField, ValuationDemand, load_scenario)
 from .spaces import ActionLayout, ObservationLayout
+from . import vector
+from .vector import LiquidationBatch, LiquidationVectorEnv
 
 __all__ = [
     "LiquidationEnv", "Scenario", "StoreParams", "LeaseTerms", "TransferNetwork", "MarkdownRules",
     "ValuationDemand", "ElasticityDemand", "DemandModel", "make_demand", "make_scenario",
     "load_scenario", "PRESETS", "SOURCES", "GENERATORS", "TwoStoreGrid", "ActionLayout",
-    "ObservationLayout", "Params", "State", "Decision", "register_envs",
+    "ObservationLayout", "Params", "State", "Decision", "register_envs", "UnknownField",
+    "LiquidationBatch", "LiquidationVectorEnv", "vector",
 ]
 
 __version__ = "0.1.0"

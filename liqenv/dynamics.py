@@ -239,8 +239,14 @@ def episode_keys(bit_generators: Sequence[Any]) -> np.ndarray:
     bits) at about a tenth of the cost, which matters when a batch of 1,024
     copies ends its episodes together.
     """
-    return np.fromiter([b.random_raw() for b in bit_generators], np.uint64,
-                       len(bit_generators)) >> np.uint64(1)
+    return keys_from_raw(np.fromiter([b.random_raw() for b in bit_generators], np.uint64,
+                                     len(bit_generators)))
+
+
+def keys_from_raw(raw: np.ndarray) -> np.ndarray:
+    """Episode keys from one raw 64-bit draw per copy (see :func:`episode_keys`;
+    the batched front-ends draw the raws of many copies in one compiled call)."""
+    return raw >> np.uint64(1)
 
 
 def reset_state(p: Params, keys: np.ndarray, copies: np.ndarray | None = None) -> State:

@@ -10,10 +10,11 @@ import numpy as np
 from . import dynamics as dyn
 from . import rules
 from .presets import GENERATORS, make_scenario
+from .render import require_matplotlib
 from .scenario import NO_CLOSE, Scenario, load_scenario
 from .spaces import ActionLayout, ObservationLayout
 
-__all__ = ["LiquidationEnv", "build_info", "resolve_scenario"]
+__all__ = ["LiquidationEnv", "build_info", "info_arrays", "reset_info", "resolve_scenario"]
 
 
 def resolve_scenario(scenario: Scenario | str | None, generator: Any, overrides: dict) -> tuple[Scenario, Any]:
@@ -37,32 +38,58 @@ def resolve_scenario(scenario: Scenario | str | None, generator: Any, overrides:
     raise ValueError(f"scenario={scenario!r}: expected a Scenario, a preset id or a file path")
 
 
+def info_arrays(p: dyn.Params, s: dyn.State, r: dyn.StepResult, idx: np.ndarray | slice,
+                initial_units: np.ndarray | float, unit_cost: np.ndarray | float,
+                final: bool) -> dict[str, np.ndarray]:
+    """The ``info`` of copies ``idx`` after a step, one fresh array per key
+    (leading axis: the copies), ``final`` adding the end-of-episode keys.
+
+    The single env's ``info`` is a row of it (:func:`build_info`); the
+    Gymnasium vector env hands the arrays out as they are, so both front-ends
+    report the same keys and values.  ``initial_units`` and ``unit_cost``
+    are per copy in ``idx`` (or scalars).
+    """
+    closed = s.close_at[idx] < s.t[idx, None]  # closed during the period just played
+    info = {
+        "revenue": r.revenue[idx].copy(),
+        "operating_cost": r.operating_cost[idx].copy(),
+        "holding_cost": r.holding_cost[idx].copy(),
+        "transfer_cost": r.transfer_cost[idx].copy(),
+        "salvage_value": r.salvage_value[idx].copy(),
+        "sold": r.sold[idx].copy(),
+        "salvaged": r.salvaged[idx].copy(),
+        "on_hand": s.on_hand[idx].copy(),
+        "price": r.price[idx].copy(),
+        "open": ~closed,
+        "in_transit": s.pipeline[idx].sum(axis=(1, 2)),
+        "shipped": r.shipped[idx].copy(),
+        "rule_violations": r.violations[idx].copy(),
+        "period": s.t[idx] - 1,
+    }
+    if final:
+        profit = s.profit_total[idx].copy()
+        info["profit"] = profit
+        info["sell_through"], info["net_recovery_on_cost"] = rules.event_metrics(
+            s.sold_total[idx], profit, initial_units, unit_cost)
+        info["units_salvaged"] = s.salvaged_total[idx].copy()
+    return info
+
+
 def build_info(p: dyn.Params, s: dyn.State, r: dyn.StepResult, b: int, initial_units: int,
                unit_cost: float) -> dict[str, Any]:
-    """The ``info`` dict of copy ``b`` after a step (shared with the vector envs)."""
-    closed = s.close_at[b] < s.t[b]  # closed during the period just played
-    info = {
-        "revenue": float(r.revenue[b]),
-        "operating_cost": float(r.operating_cost[b]),
-        "holding_cost": float(r.holding_cost[b]),
-        "transfer_cost": float(r.transfer_cost[b]),
-        "salvage_value": float(r.salvage_value[b]),
-        "sold": r.sold[b].copy(),
-        "salvaged": r.salvaged[b].copy(),
-        "on_hand": s.on_hand[b].copy(),
-        "price": r.price[b].copy(),
-        "open": ~closed,
-        "in_transit": int(s.pipeline[b].sum()),
-        "shipped": r.shipped[b].copy(),
-        "rule_violations": int(r.violations[b]),
-        "period": int(s.t[b] - 1),
-    }
-    if r.done[b]:
-        info["profit"] = float(s.profit_total[b])
-        info["sell_through"], info["net_recovery_on_cost"] = rules.event_metrics(
-            float(s.sold_total[b]), float(s.profit_total[b]), initial_units, unit_cost)
-        info["units_salvaged"] = int(s.salvaged_total[b])
-    return info
+    """The ``info`` dict of copy ``b`` after a step: row ``b`` of :func:`info_arrays`
+    (per-copy numbers as Python scalars, per-store ones as arrays)."""
+    return _first_row(info_arrays(p, s, r, slice(b, b + 1), initial_units, unit_cost, bool(r.done[b])))
+
+
+def _first_row(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Row 0 of per-copy info arrays: Python scalars, or arrays for per-store keys."""
+    return {k: v[0] if v.ndim > 1 else v[0].item() for k, v in arrays.items()}
+
+
+def reset_info(s: dyn.State, idx: np.ndarray | slice) -> dict[str, np.ndarray]:
+    """The ``info`` of copies ``idx`` just reset, one array per key (the single env takes row 0)."""
+    return {"on_hand": s.on_hand[idx].copy(), "period": s.t[idx].copy()}
 
 
 class LiquidationEnv(gym.Env):
@@ -117,6 +144,8 @@ class LiquidationEnv(gym.Env):
         sc, self.generator = resolve_scenario(scenario, generator, overrides)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode={render_mode!r}: expected one of {self.metadata['render_modes']}")
+        if render_mode == "rgb_array":
+            require_matplotlib()
         if not isinstance(strict, bool):
             raise ValueError(f"strict={strict!r}: must be true or false")
         self.scenario = sc
@@ -141,7 +170,7 @@ class LiquidationEnv(gym.Env):
         self._done = False
         self.history = []
         obs = self.obs_layout.encode(self.params, self.state)[0]
-        return obs, {"on_hand": self.state.on_hand[0].copy(), "period": 0}
+        return obs, _first_row(reset_info(self.state, slice(0, 1)))
 
     def step(self, action):
         if self.state is None or self._done:

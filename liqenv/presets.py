@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .scenario import (ElasticityDemand, LeaseTerms, MarkdownRules, Scenario, StoreParams,
-                       TransferNetwork, ValuationDemand, apply_overrides)
+                       TransferNetwork, UnknownField, ValuationDemand, apply_overrides)
 
 __all__ = ["PRESETS", "GENERATORS", "TwoStoreGrid", "make_scenario"]
 
@@ -94,7 +94,7 @@ class TwoStoreGrid:
     def __post_init__(self) -> None:
         for k, v in self.fixed.items():
             if k not in self.AXES:
-                raise ValueError(f"fixed.{k}={v!r}: not a grid field ({', '.join(self.AXES)})")
+                raise UnknownField(f"fixed.{k}={v!r}: not a grid field ({', '.join(self.AXES)})")
             if not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0:
                 raise ValueError(f"fixed.{k}={v!r}: must be a positive number")
 

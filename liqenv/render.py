@@ -1,14 +1,17 @@
-"""Rendering, kept out of the dynamics: a text table and a matplotlib dashboard."""
+"""Rendering, kept out of the dynamics: a text table and a matplotlib dashboard
+(matplotlib is optional: imported only when an ``rgb_array`` frame is drawn)."""
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 import numpy as np
+from gymnasium.error import DependencyNotInstalled
 
 from .scenario import NO_CLOSE, Scenario
 
-__all__ = ["ansi_table", "dashboard"]
+__all__ = ["ansi_table", "dashboard", "require_matplotlib"]
 
 
 def ansi_table(sc: Scenario, params: Any, state: Any, b: int = 0) -> str:
@@ -31,8 +34,17 @@ def ansi_table(sc: Scenario, params: Any, state: Any, b: int = 0) -> str:
     return "\n".join(lines) + "\n"
 
 
+def require_matplotlib() -> None:
+    """Fail clearly when ``render_mode="rgb_array"`` is asked for without matplotlib
+    (an optional dependency: the ``[plot]`` extra)."""
+    if importlib.util.find_spec("matplotlib") is None:
+        raise DependencyNotInstalled('render_mode="rgb_array" draws with matplotlib, which is not '
+                                     'installed: pip install -e ".[plot]" (or pip install matplotlib)')
+
+
 def dashboard(sc: Scenario, history: list[dict[str, np.ndarray]]) -> np.ndarray:
     """An RGB array: inventory, price and sales per store over time."""
+    require_matplotlib()
     import matplotlib
 
     matplotlib.use("Agg", force=False)

@@ -5,7 +5,8 @@ stores and their leases, the demand model, the markdown rules, the transfer
 network and the costs.  It is immutable; :meth:`Scenario.with_overrides`
 returns a modified copy (this is what ``gymnasium.make(id, **overrides)``
 calls).  Every constructor validates its inputs and raises ``ValueError``
-naming the field and the bad value.  Derived quantities (arrays over stores
+naming the field and the bad value; an override that names no field of the
+scenario raises :class:`UnknownField`, a ``TypeError``.  Derived quantities (arrays over stores
 and periods, the price grid, the maximum lead time, ...) are computed
 properties, never stored beside their inputs.
 
@@ -40,6 +41,7 @@ __all__ = [
     "load_scenario",
     "DEFAULT_LADDER",
     "NO_CLOSE",
+    "UnknownField",
 ]
 
 #: Markdown ladder of MODEL.md section 2: 0%, 5%, ..., 95%.
@@ -50,8 +52,22 @@ _TOL = 1e-9
 
 # --------------------------------------------------------------------------
 # validation helpers
+class UnknownField(TypeError, ValueError):
+    """An override (a keyword of ``gymnasium.make``) that names no field of the scenario.
+
+    A ``TypeError``, as Python and Gymnasium raise for an unexpected keyword
+    (clients such as torchrl's ``GymEnv`` retry without the keyword on a
+    ``TypeError``); also a ``ValueError``, so that the scripts, which report
+    every bad input in one line, catch it with the others.
+    """
+
+
 def _fail(field_name: str, value: Any, why: str) -> None:
     raise ValueError(f"{field_name}={value!r}: {why}")
+
+
+def _unknown(key: str, value: Any, why: str) -> None:
+    raise UnknownField(f"{key}={value!r}: {why}")
 
 
 def _check_int(name: str, value: Any, lo: int | None = None, hi: int | None = None) -> None:
@@ -782,7 +798,7 @@ def _set_stores(sc: Scenario, name: str, value: Any, lease: bool) -> tuple[Store
 def _transfer_override(sc: Scenario, name: str, value: Any) -> TransferNetwork:
     tn = sc.transfers
     if tn is None:
-        _fail(name, value, "this scenario has no transfer network")
+        _unknown(name, value, "this scenario has no transfer network")
     value = _as_tuple(value)
     if name in ("lead_time", "unit_cost", "fixed_cost") and not isinstance(value, tuple):
         if name == "lead_time":
@@ -812,8 +828,9 @@ def apply_overrides(sc: Scenario, overrides: dict[str, Any]) -> Scenario:
     ``monotone_markdowns``.  Dotted paths address one field exactly:
     ``"markdowns.min_hold"``, ``"stores.3.inventory"``,
     ``"stores.0.lease.notice"``, ``"demand.cv"``, ``"transfers.lead_time"``
-    (``__`` may stand for ``.``).  An unknown name or a value of the wrong
-    type raises ``ValueError`` naming it.
+    (``__`` may stand for ``.``).  A key that names no field of ``sc`` raises
+    :class:`UnknownField` (a ``TypeError``), a bad value ``ValueError``, each
+    naming the key and the value.
     """
     for raw_key, value in overrides.items():
         key = raw_key.replace("__", ".")
@@ -845,8 +862,8 @@ def _apply_plain(sc: Scenario, key: str, value: Any) -> Scenario:
             sc, demand=dataclasses.replace(sc.demand, **{key: _coerce(dcls, key, value, key)}))
     other = ElasticityDemand if dcls is ValuationDemand else ValuationDemand
     if key in {f.name for f in fields(other)}:
-        _fail(key, value, f"is a field of {other.__name__}, but this scenario uses {dcls.__name__}")
-    _fail(key, value, "names no scenario field")
+        _unknown(key, value, f"is a field of {other.__name__}, but this scenario uses {dcls.__name__}")
+    _unknown(key, value, "names no scenario field")
     raise AssertionError  # pragma: no cover
 
 
@@ -857,9 +874,9 @@ def _apply_path(sc: Scenario, key: str, value: Any) -> Scenario:
         try:
             idx = int(parts[1])
         except ValueError:
-            _fail(key, value, "store index must be an integer")
+            _unknown(key, value, "store index must be an integer")
         if not 0 <= idx < sc.n_stores:
-            _fail(key, value, f"store index out of range (0..{sc.n_stores - 1})")
+            _unknown(key, value, f"store index out of range (0..{sc.n_stores - 1})")
         s = sc.stores[idx]
         if parts[2] == "lease" and len(parts) == 4 and parts[3] in _LEASE_FIELDS:
             new = dataclasses.replace(s, lease=dataclasses.replace(
@@ -867,7 +884,7 @@ def _apply_path(sc: Scenario, key: str, value: Any) -> Scenario:
         elif len(parts) == 3 and parts[2] in _STORE_FIELDS | {"name"}:
             new = dataclasses.replace(s, **{parts[2]: _coerce(StoreParams, parts[2], value, key)})
         else:
-            _fail(key, value, "names no store field")
+            _unknown(key, value, "names no store field")
         stores = list(sc.stores)
         stores[idx] = new
         return dataclasses.replace(sc, stores=tuple(stores))
@@ -883,5 +900,5 @@ def _apply_path(sc: Scenario, key: str, value: Any) -> Scenario:
             return dataclasses.replace(sc, transfers=_transfer_override(sc, name, value))
         if head == "lease" and name in _LEASE_FIELDS:
             return dataclasses.replace(sc, stores=_set_stores(sc, name, value, lease=True))
-    _fail(key, value, "names no scenario field")
+    _unknown(key, value, "names no scenario field")
     raise AssertionError  # pragma: no cover

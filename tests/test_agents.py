@@ -55,7 +55,7 @@ def test_reward_scale_is_the_stock_value():
 
 
 # ------------------------------------------------------------------ training envs
-@pytest.mark.skipif(not native_available(), reason="liqenv.vector not importable")
+@pytest.mark.skipif(not native_available(), reason="liqenv.integrations.sb3 not importable")
 def test_native_and_dummy_batches_give_the_same_scaled_episodes():
     kw = dict(scenario_id="liqenv/SingleStore-v0", n_envs=3, seed=5, reward_scale=100.0, overrides=TINY)
     a, b = make_training_env(vec="native", **kw), make_training_env(vec="dummy", **kw)

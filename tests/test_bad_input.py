@@ -129,11 +129,15 @@ def test_step_after_the_episode_ended_raises(wrapped):
     ({"scenario": 42}, "scenario=42"),
     ({"scenario": "Nope-v0"}, "scenario='Nope-v0'"),
     ({"render_mode": "human"}, "render_mode='human'"),
-    ({"scenario": "SingleStore-v0", "inventroy": 5}, "inventroy=5"),
 ])
 def test_bad_constructor_arguments(kwargs, field):
     with pytest.raises(ValueError, match=re.escape(field)):
         LiquidationEnv(**kwargs)
+
+
+def test_an_unknown_constructor_keyword_is_a_type_error():
+    with pytest.raises(TypeError, match=re.escape("inventroy=5")):
+        LiquidationEnv("SingleStore-v0", inventroy=5)
 
 
 def test_bad_scenario_file_path():

@@ -3,7 +3,11 @@ scenario, ``gymnasium.make`` overrides, observation bounds and rendering."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -114,10 +118,31 @@ def test_make_overrides_on_the_two_store_grid():
         assert all(s.salvage_rate == 0.2 for s in sc.stores)
 
 
-@pytest.mark.parametrize("bad", [{"inventroy": 5}, {"inventory": "many"}, {"decay": 1.5}])
-def test_make_with_a_bad_override_raises_value_error(bad):
-    with pytest.raises(ValueError, match=list(bad)[0]):
+@pytest.mark.parametrize("bad", [{"inventory": "many"}, {"decay": 1.5}])
+def test_make_with_a_bad_override_value_raises_value_error(bad):
+    with pytest.raises(ValueError, match=list(bad)[0]) as e:
         gym.make("liqenv/SingleStore-v0", **bad)
+    assert not isinstance(e.value, TypeError)
+
+
+@pytest.mark.parametrize("env_id", PRESET_IDS)
+@pytest.mark.parametrize("bad", [{"frameskip": 4}, {"inventroy": 5}, {"stores.99.inventory": 5},
+                                 {"markdowns.colour": 1}])
+def test_an_unknown_keyword_raises_type_error_naming_it(env_id, bad):
+    """As Python and Gymnasium do for an unexpected keyword: clients such as
+    torchrl's GymEnv retry without the keyword on a TypeError."""
+    key = list(bad)[0]
+    with pytest.raises(TypeError, match=re.escape(key)):
+        gym.make(f"liqenv/{env_id}", **bad)
+    with pytest.raises(TypeError, match=re.escape(key)):
+        gym.make_vec(f"liqenv/{env_id}", num_envs=2, vectorization_mode="vector_entry_point", **bad)
+
+
+def test_a_keyword_of_a_feature_the_scenario_lacks_is_unknown():
+    with pytest.raises(TypeError, match="lead_time=3: this scenario has no transfer network"):
+        gym.make("liqenv/SingleStore-v0", lead_time=3)
+    with pytest.raises(TypeError, match="elasticity=2.0: is a field of ElasticityDemand"):
+        gym.make("liqenv/SingleStore-v0", elasticity=2.0)
 
 
 @pytest.mark.parametrize("env_id,overrides", _cases())
@@ -220,3 +245,11 @@ def test_encode_decode_action_round_trip():
     assert d["close"].tolist() == [False, True]
     assert d["ship"].tolist() == [3, 0]
     assert d["ship_units"][0] == int(np.floor(0.3 * u.state.on_hand[0, 0] + 1e-9))
+
+
+def test_the_module_qualified_id_works_in_a_fresh_interpreter():
+    """What a SubprocVecEnv worker started by forkserver or spawn does: look the
+    id up without having imported liqenv; the ``liqenv:`` prefix imports it."""
+    code = ("import gymnasium as gym, sys; env = gym.make('liqenv:liqenv/TwoStore-v0'); "
+            "env.reset(seed=0); assert 'liqenv' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
