@@ -3,7 +3,8 @@
     python benchmarks/ppo_results.py --scenarios SingleStore-v0,SingleStoreExp-v0,SingleStoreWeibull-v0,Weekend-v0 \\
         --seeds 0,1,2,3,4 --eval-episodes 1000 --eval-seed 0
 
-For each scenario and seed it runs ``train.py`` (hyperparameters from
+For each scenario and seed it runs the training job of ``train.py``
+(:func:`agents.job.run_training`, hyperparameters from
 ``agents/hyperparams.yaml``; ``--timesteps`` overrides them) into
 ``--runs/<scenario>/seed<k>``, then evaluates every seed's best model and the
 baselines in one ``baselines.evaluation.evaluate`` call on the same env
@@ -35,7 +36,6 @@ import argparse
 import json
 import math
 import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -48,6 +48,7 @@ import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from agents.config import canonical_scenario, load_hyperparams  # noqa: E402
+from agents.job import read_state, run_training  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/publish.py, also when imported
 from publish import publish  # noqa: E402
 
@@ -134,44 +135,56 @@ def _fmt(x, spec=",.2f", pct=False) -> str:
     return f"{100 * x:.2f}%" if pct else f"{x:{spec}}"
 
 
-def train_command(sid: str, seed: int, out: Path, args, baselines: tuple[str, ...]) -> list[str] | None:
-    """The ``train.py`` command of one run, or None when a finished run with
-    the same hyperparameters is reused (ValueError when they differ)."""
+def train_spec(sid: str, seed: int, out: Path, args, baselines: tuple[str, ...]):
+    """The :class:`agents.job.TrainSpec` of one run (as ``train.py`` would build it from its
+    command line), or None when a finished run with the same hyperparameters is reused
+    (ValueError when they differ)."""
+    import train
+
     hp = load_hyperparams(sid, {"total_timesteps": args.timesteps} if args.timesteps else None)
     if (out / "results.json").is_file() and not args.force:
-        state = json.loads((out / "state.json").read_text())
-        changed = sorted(k for k, v in hp.to_dict().items() if state["hyperparams"].get(k) != v)
+        state = read_state(out)
+        changed = sorted(k for k, v in hp.to_dict().items() if state.hyperparams.get(k) != v)
         if changed:
             k = changed[0]
-            raise ValueError(f"{out}: trained with {k}={state['hyperparams'].get(k)!r}, the hyperparameters "
+            raise ValueError(f"{out}: trained with {k}={state.hyperparams.get(k)!r}, the hyperparameters "
                              f"now say {getattr(hp, k)!r}; pass --force to retrain")
         print(f"reusing {out}", flush=True)
         return None
     quick = TRAIN_BASELINES.get(sid.split("/")[1], baselines)
-    cmd = [sys.executable, str(ROOT / "train.py"), "--scenario", sid, "--seed", str(seed), "--out", str(out),
-           "--timesteps", str(hp.total_timesteps), "--baselines", ",".join(quick), "--no-progress",
-           "--eval-episodes", "200", "--eval-seed", str(args.eval_seed)]
+    argv = ["--scenario", sid, "--seed", str(seed), "--out", str(out), "--timesteps", str(hp.total_timesteps),
+            "--baselines", ",".join(quick), "--no-progress", "--eval-episodes", "200",
+            "--eval-seed", str(args.eval_seed)]
     if args.vec:
-        cmd += ["--vec", args.vec]
+        argv += ["--vec", args.vec]
     if out.exists():
-        cmd += ["--force"] if args.force else ["--resume"]
-    return cmd
+        argv += ["--force"] if args.force else ["--resume"]
+    try:
+        return train.make_spec(*train.parse_args(argv), argv)
+    except train.UsageError as e:
+        raise ValueError(str(e)) from None
 
 
-def train_runs(commands: list[list[str]], workers: int) -> None:
-    """Run the ``train.py`` commands, ``workers`` at a time (each uses one core)."""
-    running: list[tuple[list[str], subprocess.Popen]] = []
-    pending = list(commands)
-    while pending or running:
-        while pending and len(running) < workers:
-            cmd = pending.pop(0)
-            print("+ python train.py", " ".join(shlex.quote(c) for c in cmd[2:]), flush=True)
-            running.append((cmd, subprocess.Popen(cmd, cwd=ROOT)))
-        cmd, proc = running.pop(0)
-        if proc.wait() != 0:
-            for _, other in running:
-                other.wait()
-            raise RuntimeError(f"train.py failed: {' '.join(cmd[2:8])} (exit {proc.returncode})")
+def _train(spec) -> None:
+    result = run_training(spec)
+    if result.interrupted:
+        raise KeyboardInterrupt
+
+
+def train_runs(specs: list, workers: int) -> None:
+    """Run the training jobs (:func:`agents.job.run_training`), ``workers`` at a time (one core each)."""
+    for spec in specs:
+        print(f"+ train {spec.scenario} seed {spec.seed} -> {spec.out}", flush=True)
+    if workers == 1 or len(specs) <= 1:
+        for spec in specs:
+            _train(spec)
+        return
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    with cf.ProcessPoolExecutor(min(workers, len(specs)), mp_context=mp.get_context("spawn")) as pool:
+        for f in [pool.submit(_train, spec) for spec in specs]:
+            f.result()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,13 +227,12 @@ def main(argv: list[str] | None = None) -> int:
         hp = load_hyperparams(sid)
         outs = {seed: Path(args.runs) / short / f"seed{seed}" for seed in seeds}
         try:
-            commands = [train_command(sid, seed, out, args, bl) for seed, out in outs.items()]
+            specs = [train_spec(sid, seed, out, args, bl) for seed, out in outs.items()]
         except ValueError as e:
-            print(f"ppo_results.py: error: {e}", file=sys.stderr)
+            print(f"ppo_results.py: error: {' '.join(str(e).split())}", file=sys.stderr)
             return 2
-        train_runs([c for c in commands if c is not None], args.workers)
-        walls = {seed: float(json.loads((out / "state.json").read_text())["train_seconds"])
-                 for seed, out in outs.items()}
+        train_runs([s for s in specs if s is not None], args.workers)
+        walls = {seed: read_state(out).train_seconds for seed, out in outs.items()}
         policies: dict = {f"ppo_s{s}": (lambda p: (lambda env: PPOPolicy(p, env)))(
             str(Path(args.runs) / short / f"seed{s}" / "model.zip")) for s in seeds}
         policies.update({b: b for b in bl})

@@ -192,12 +192,14 @@ def test_ppo_results_refuses_to_reuse_a_run_with_other_hyperparameters(tmp_path)
     out.mkdir()
     hp = load_hyperparams("SingleStore-v0").to_dict()
     (out / "results.json").write_text("{}")
-    (out / "state.json").write_text(json.dumps({"hyperparams": hp, "train_seconds": 1.0}))
+    state = {"args": {}, "hyperparams": hp, "scenario_overrides": {}, "reward_scale": 1.0, "curve": [],
+             "train_seconds": 1.0}
+    (out / "state.json").write_text(json.dumps(state))
     args = ppo_results.build_parser().parse_args(["--runs", str(tmp_path)])
-    assert ppo_results.train_command("liqenv/SingleStore-v0", 0, out, args, ("sdp",)) is None
-    (out / "state.json").write_text(json.dumps({"hyperparams": {**hp, "n_epochs": 3}, "train_seconds": 1.0}))
+    assert ppo_results.train_spec("liqenv/SingleStore-v0", 0, out, args, ("sdp",)) is None
+    (out / "state.json").write_text(json.dumps({**state, "hyperparams": {**hp, "n_epochs": 3}}))
     with pytest.raises(ValueError, match="n_epochs=3"):
-        ppo_results.train_command("liqenv/SingleStore-v0", 0, out, args, ("sdp",))
+        ppo_results.train_spec("liqenv/SingleStore-v0", 0, out, args, ("sdp",))
     forced = ppo_results.build_parser().parse_args(["--runs", str(tmp_path), "--force"])
-    cmd = ppo_results.train_command("liqenv/SingleStore-v0", 0, out, forced, ("sdp",))
-    assert cmd[cmd.index("--out") + 1] == str(out) and "--force" in cmd
+    spec = ppo_results.train_spec("liqenv/SingleStore-v0", 0, out, forced, ("sdp",))
+    assert spec.out == out and spec.force and spec.resume_from is None and spec.seed == 0
