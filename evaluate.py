@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from baselines.evaluation import evaluate, format_table, parse_overrides, write_json
+    from liqenv.resolve import resolve_scenario
 
     try:
         if args.episodes < 1:
@@ -51,10 +52,11 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--workers {args.workers}: must be at least 1")
         overrides = parse_overrides(args.overrides)
         policies = [s.strip() for s in args.policies.split(",") if s.strip()]
-        results = evaluate(args.scenario, policies, args.episodes, seed=args.seed,
+        scenario, _ = resolve_scenario(args.scenario, **overrides)  # liqenv's one scenario resolver
+        results = evaluate(scenario, policies, args.episodes, seed=args.seed,
                            overrides=overrides, workers=args.workers, progress=args.progress,
                            vec=args.vec)
-    except (ValueError, OSError) as e:
+    except (ValueError, TypeError, OSError) as e:
         print(f"evaluate.py: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
     print(f"{args.scenario}, {args.episodes} episodes, env seeds {args.seed}.."

@@ -6,9 +6,12 @@
     python train.py --scenario liqenv/Chain-v0 --algo maskable-ppo --out runs/chain \\
         --baselines practitioner,store_pds,craig_raman --set n_steps=120 --set cv=0.5
     python train.py --out runs/single --resume      # continue from the last checkpoint
+    python train.py --scenario my_store.yaml --algo ppo   # a scenario file (Scenario.save)
 
-Hyperparameters come from ``agents/hyperparams.yaml`` (a ``default`` block and
-per-scenario overrides); ``--set key=value`` overrides a hyperparameter when
+The scenario is a registered id or a YAML/JSON file, read by
+``liqenv.resolve_scenario`` as in every entry point.  Hyperparameters come
+from ``agents/hyperparams.yaml`` (a ``default`` block and per-scenario
+overrides; a scenario file takes ``default``); ``--set key=value`` overrides a hyperparameter when
 ``key`` is one (``--set ent_coef=0.01``) and a scenario field otherwise
 (``--set inventory=10``, as in ``evaluate.py``); values are read as YAML.
 
@@ -43,9 +46,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents.config import ALGOS, HYPERPARAMS_PATH, Hyperparams, canonical_scenario, load_hyperparams
+from agents.config import ALGOS, HYPERPARAMS_PATH, Hyperparams, load_hyperparams
 from agents.job import TrainSpec, checkpoints, read_state, run_training
 from agents.wrappers import VEC_BACKENDS, native_available
+from liqenv.resolve import canonical_scenario, resolve_scenario, short_name
 
 
 def arg(default: Any, help: str, **kw: Any) -> Any:
@@ -59,7 +63,8 @@ def arg(default: Any, help: str, **kw: Any) -> Any:
 class Args:
     """Command-line arguments (``--n-envs`` for ``n_envs``); None means: from the hyperparameter file."""
 
-    scenario: str = arg("liqenv/SingleStore-v0", "registered scenario id (the liqenv/ prefix is optional)")
+    scenario: str = arg("liqenv/SingleStore-v0",
+                        "registered scenario id (the liqenv/ prefix is optional) or a YAML/JSON scenario file")
     timesteps: int | None = arg(None, "environment steps to train (default: total_timesteps in the hyperparameter file)")
     seed: int = arg(0, "seed of torch, numpy and the training envs")
     n_envs: int | None = arg(None, "parallel env copies (default: n_envs in the hyperparameter file)")
@@ -130,10 +135,6 @@ def make_spec(args: Args, given: set[str], argv: list[str] | None = None) -> Tra
     resume_from = None
     if args.resume:
         args, resume_from = _resumed(args, given)
-    try:
-        sid = canonical_scenario(args.scenario)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
     for name in ("timesteps", "n_envs", "eval_episodes", "workers"):
         v = getattr(args, name)
         if v is not None and v < 1:
@@ -152,15 +153,16 @@ def make_spec(args: Args, given: set[str], argv: list[str] | None = None) -> Tra
         if getattr(args, name) is not None:
             hp_over[key] = getattr(args, name)
     try:
+        sid, _ = resolve_scenario(args.scenario, **sc_over)  # a bad id, file or scenario field fails here
         hp = load_hyperparams(sid, hp_over, args.hyperparams)
-        env = make_env(sid, sc_over)  # a bad scenario field fails here
-    except ValueError as e:
+        env = make_env(sid, sc_over)
+    except (ValueError, TypeError) as e:
         raise UsageError(str(e)) from None
     if env.unwrapped.action_layout.kind == "box" and hp.algo == "maskable-ppo":
         raise UsageError("--algo maskable-ppo: continuous pricing has no discrete choices to mask")
     if args.out is None:
         args = dataclasses.replace(args, out=os.path.join(
-            "runs", f"{sid.split('/')[1]}-{hp.algo}-s{args.seed}-{time.strftime('%Y%m%d-%H%M%S')}"))
+            "runs", f"{short_name(sid)}-{hp.algo}-s{args.seed}-{time.strftime('%Y%m%d-%H%M%S')}"))
     out = Path(args.out)
     if out.exists() and not (args.resume or args.force):
         raise UsageError(f"--out {str(out)!r} exists: pass --resume to continue it or --force to overwrite")
@@ -187,6 +189,11 @@ def _resumed(args: Args, given: set[str]) -> tuple[Args, Path]:
         old = Args(**{f.name: saved[f.name] for f in dataclasses.fields(Args) if f.name in saved})
     except (ValueError, TypeError) as e:
         raise UsageError(f"--resume: {' '.join(str(e).split())}") from None
+    if "scenario" in given:  # compared in one spelling (liqenv/<id> or the file's absolute path)
+        try:
+            args = dataclasses.replace(args, scenario=canonical_scenario(args.scenario))
+        except ValueError as e:
+            raise UsageError(str(e)) from None
     for name in given - RESUMABLE:
         if getattr(args, name) != getattr(old, name):
             raise UsageError(f"--resume: --{name.replace('_', '-')} {getattr(args, name)!r} differs "

@@ -16,8 +16,10 @@ from typing import Any, Mapping
 
 import yaml
 
+from liqenv.resolve import NAMESPACE, canonical_scenario  # re-exported: the one scenario resolver
+
 __all__ = ["Hyperparams", "HYPERPARAMS_PATH", "ALGOS", "load_hyperparams", "canonical_scenario",
-           "registered_scenarios", "reward_scale_for", "build_model", "algo_class", "ppo_kwargs"]
+           "reward_scale_for", "build_model", "algo_class", "ppo_kwargs"]
 
 HYPERPARAMS_PATH = Path(__file__).with_name("hyperparams.yaml")
 ALGOS = ("ppo", "maskable-ppo")
@@ -106,32 +108,16 @@ class Hyperparams:
         return d
 
 
-# ------------------------------------------------------------------ scenarios
-def registered_scenarios() -> list[str]:
-    """The registered ``liqenv/`` ids."""
-    import gymnasium as gym
-
-    import liqenv  # noqa: F401  (registers the ids)
-
-    return sorted(k for k in gym.registry if k.startswith("liqenv/"))
-
-
-def canonical_scenario(scenario: str) -> str:
-    """``liqenv/<id>`` for a registered id (prefix optional); ValueError listing them otherwise."""
-    ids = registered_scenarios()
-    if isinstance(scenario, str):
-        name = scenario if scenario.startswith("liqenv/") else f"liqenv/{scenario}"
-        if name in ids:
-            return name
-    raise ValueError(f"scenario={scenario!r}: unknown; registered: {', '.join(ids)}")
-
-
 # ------------------------------------------------------------------ loading
 def _read_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"hyperparameter file {str(path)!r} not found")
-    data = yaml.safe_load(path.read_text()) or {}
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        why = getattr(e, "strerror", None) or getattr(e, "problem", None) or type(e).__name__
+        raise ValueError(f"hyperparameter file {str(path)!r}: cannot be read ({' '.join(str(why).split())})") from None
     if not isinstance(data, dict) or not isinstance(data.get("default", {}), dict):
         raise ValueError(f"{path}: expected a mapping with a 'default' block")
     return data
@@ -141,15 +127,17 @@ def load_hyperparams(scenario: str, overrides: Mapping[str, Any] | None = None,
                      path: str | Path = HYPERPARAMS_PATH) -> Hyperparams:
     """Merge ``default``, the scenario's block and ``overrides``; validate.
 
-    ``scenario`` is a registered id (``liqenv/`` optional).  An unknown key in
-    the file or in ``overrides`` raises ``ValueError`` naming it.
+    ``scenario`` is a registered id (``liqenv/`` optional) or a scenario file
+    (:func:`liqenv.resolve.canonical_scenario`); a file has no block of its
+    own and takes ``default`` (pass the rest as ``overrides``).  An unknown
+    key in the file or in ``overrides`` raises ``ValueError`` naming it.
     """
     sid = canonical_scenario(scenario)
     data = _read_yaml(path)
-    short = sid.split("/", 1)[1]
+    short = sid.removeprefix(NAMESPACE) if sid.startswith(NAMESPACE) else None
     merged: dict[str, Any] = {}
     for label, block in (("default", data.get("default") or {}),
-                         (short, data.get(short, data.get(sid)) or {}),
+                         (short, (data.get(short, data.get(sid)) if short else None) or {}),
                          ("overrides", dict(overrides or {}))):
         if not isinstance(block, dict):
             raise ValueError(f"{path}: block {label!r} must be a mapping")

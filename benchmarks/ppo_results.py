@@ -47,8 +47,9 @@ if str(ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from agents.config import canonical_scenario, load_hyperparams  # noqa: E402
+from agents.config import load_hyperparams  # noqa: E402
 from agents.job import read_state, run_training  # noqa: E402
+from liqenv.resolve import canonical_scenario, resolve_scenario, short_name  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/publish.py, also when imported
 from publish import publish  # noqa: E402
 
@@ -144,6 +145,12 @@ def train_spec(sid: str, seed: int, out: Path, args, baselines: tuple[str, ...])
     hp = load_hyperparams(sid, {"total_timesteps": args.timesteps} if args.timesteps else None)
     if (out / "results.json").is_file() and not args.force:
         state = read_state(out)
+        try:  # the run's scenario, compared in one spelling (liqenv/<id> or the file's absolute path)
+            theirs = canonical_scenario(state.args.get("scenario", sid))
+        except ValueError:
+            theirs = state.args.get("scenario")
+        if theirs != sid:
+            raise ValueError(f"{out}: trained on {theirs!r}, not {sid!r}; pass --force to retrain")
         changed = sorted(k for k, v in hp.to_dict().items() if state.hyperparams.get(k) != v)
         if changed:
             k = changed[0]
@@ -151,7 +158,7 @@ def train_spec(sid: str, seed: int, out: Path, args, baselines: tuple[str, ...])
                              f"now say {getattr(hp, k)!r}; pass --force to retrain")
         print(f"reusing {out}", flush=True)
         return None
-    quick = TRAIN_BASELINES.get(sid.split("/")[1], baselines)
+    quick = TRAIN_BASELINES.get(short_name(sid), baselines)
     argv = ["--scenario", sid, "--seed", str(seed), "--out", str(out), "--timesteps", str(hp.total_timesteps),
             "--baselines", ",".join(quick), "--no-progress", "--eval-episodes", "200",
             "--eval-seed", str(args.eval_seed)]
@@ -192,8 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     command = "python benchmarks/ppo_results.py " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     try:
-        sids = [canonical_scenario(s.strip()) for s in args.scenarios.split(",") if s.strip()]
-        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+        sids = [resolve_scenario(s.strip())[0] for s in args.scenarios.split(",") if s.strip()]
+        try:
+            seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+        except ValueError:
+            raise ValueError(f"--seeds {args.seeds!r}: expected comma-separated integers") from None
+        if len(set(seeds)) < len(seeds) or len(set(sids)) < len(sids):
+            raise ValueError("--scenarios/--seeds: a scenario or seed is given twice")
         if not sids or not seeds:
             raise ValueError("--scenarios and --seeds: need at least one each")
         if any(s < 0 for s in seeds) or args.eval_seed < 0:
@@ -222,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
              f"mean profit, ±95% t interval across seeds; baselines: mean over episodes, ±95% t interval.",
              ""]
     for sid in sids:
-        short = sid.split("/")[1]
+        short = short_name(sid)
         bl = BASELINES.get(short, ())
         hp = load_hyperparams(sid)
         outs = {seed: Path(args.runs) / short / f"seed{seed}" for seed in seeds}

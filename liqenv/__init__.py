@@ -19,12 +19,14 @@ from .presets import GENERATORS, PRESETS, SOURCES, TwoStoreGrid, make_scenario
 from .scenario import (ElasticityDemand, LeaseTerms, MarkdownRules, Scenario, StoreParams,
                        TransferNetwork, ValuationDemand, load_scenario)
 from .spaces import ActionLayout, ObservationLayout
+from .resolve import canonical_scenario, resolve_scenario  # noqa: E402  (also registers liqenv/File-v0)
 
 __all__ = [
     "LiquidationEnv", "Scenario", "StoreParams", "LeaseTerms", "TransferNetwork", "MarkdownRules",
     "ValuationDemand", "ElasticityDemand", "DemandModel", "make_demand", "make_scenario",
     "load_scenario", "PRESETS", "SOURCES", "GENERATORS", "TwoStoreGrid", "ActionLayout",
     "ObservationLayout", "Params", "State", "Decision", "register_envs",
+    "resolve_scenario", "canonical_scenario",
 ]
 
 __version__ = "0.1.0"

@@ -707,17 +707,29 @@ def _plain(x: Any) -> Any:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read a scenario written by :meth:`Scenario.save` (YAML via safe_load, or JSON)."""
-    path = Path(path)
-    text = path.read_text()
-    if path.suffix in (".yaml", ".yml"):
-        import yaml
+    """Read a scenario written by :meth:`Scenario.save` (YAML via safe_load, or JSON).
 
-        data = yaml.safe_load(text)
-    elif path.suffix == ".json":
-        data = json.loads(text)
-    else:
+    A file that cannot be read or parsed raises a one-line ``ValueError``
+    naming the path (and the line and column of a syntax error).
+    """
+    import yaml
+
+    path = Path(path)
+    if path.suffix not in (".yaml", ".yml", ".json"):
         _fail("path", str(path), "must end in .yaml, .yml or .json")
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        _fail("path", str(path), f"cannot be read ({getattr(e, 'strerror', None) or type(e).__name__})")
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except json.JSONDecodeError as e:
+        _fail("path", str(path), f"is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})")
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        why = " ".join(str(getattr(e, "problem", None) or type(e).__name__).split())
+        _fail("path", str(path), f"is not valid YAML ({where}{why})")
     return Scenario.from_dict(data)
 
 

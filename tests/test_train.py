@@ -70,14 +70,30 @@ def test_resume_continues_from_the_last_checkpoint(smoke_run):
     out, proc = smoke_run
     assert proc.returncode == 0
     before = json.loads((out / "state.json").read_text())
+    # the scenario spelled without its namespace is the same scenario
     again = run_cli("train.py", "--out", str(out), "--resume", "--timesteps", "768", "--no-progress",
-                    "--eval-episodes", "10", "--baselines", "fp", "--vec", "dummy")
+                    "--eval-episodes", "10", "--baselines", "fp", "--vec", "dummy", "--scenario", "SingleStore-v0")
     assert again.returncode == 0, again.stderr[-2000:]
     assert "resuming" in again.stdout and "step 512" in again.stdout
     state = json.loads((out / "state.json").read_text())
     assert [c["timesteps"] for c in state["curve"]] == [256, 512, 768]
     assert state["curve"][:2] == before["curve"]
     assert state["hyperparams"]["n_steps"] == 64  # the saved run's settings, not the file's
+
+
+def test_trains_on_a_scenario_file(tmp_path, capsys):
+    """A YAML scenario file trains like a registered id (one resolver), with the default hyperparameters."""
+    from liqenv import make_scenario
+
+    path = tmp_path / "tiny.yaml"
+    make_scenario("SingleStore-v0", inventory=10, horizon=3).save(path)
+    out = tmp_path / "run"
+    assert QUICK[-4:] == ["--set", "inventory=10", "--set", "horizon=3"]
+    assert train.main(["--scenario", str(path), "--out", str(out), "--baselines", "fp", *QUICK[:-4]]) == 0
+    state = json.loads((out / "state.json").read_text())
+    assert state["args"]["scenario"] == str(path.resolve())
+    res = json.loads((out / "results.json").read_text())
+    assert res["scenario"] == str(path.resolve()) and "mean" in res["results"]["ppo"]
 
 
 # ------------------------------------------------------------------ bad input
