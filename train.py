@@ -49,7 +49,13 @@ from typing import Any
 from agents.config import ALGOS, HYPERPARAMS_PATH, Hyperparams, load_hyperparams
 from agents.job import TrainSpec, checkpoints, read_state, run_training
 from agents.wrappers import VEC_BACKENDS, native_available
+from liqenv import cli
+from liqenv.cli import Parser, UsageError, one_line, output_file
 from liqenv.resolve import canonical_scenario, resolve_scenario, short_name
+
+
+#: Largest --n-envs and --workers (a batch of a million copies, or a thousand processes, is a typo).
+MAX_ENVS, MAX_WORKERS = 2**16, 1024
 
 
 def arg(default: Any, help: str, **kw: Any) -> Any:
@@ -65,13 +71,15 @@ class Args:
 
     scenario: str = arg("liqenv/SingleStore-v0",
                         "registered scenario id (the liqenv/ prefix is optional) or a YAML/JSON scenario file")
-    timesteps: int | None = arg(None, "environment steps to train (default: total_timesteps in the hyperparameter file)")
-    seed: int = arg(0, "seed of torch, numpy and the training envs")
-    n_envs: int | None = arg(None, "parallel env copies (default: n_envs in the hyperparameter file)")
+    timesteps: int | None = arg(None, "environment steps to train (default: total_timesteps in the hyperparameter file)",
+                                type=cli.count())
+    seed: int = arg(0, "seed of torch, numpy and the training envs", type=cli.seed)
+    n_envs: int | None = arg(None, "parallel env copies (default: n_envs in the hyperparameter file)",
+                             type=cli.count(1, MAX_ENVS))
     algo: str | None = arg(None, "ppo or maskable-ppo (default: algo in the hyperparameter file)", choices=ALGOS)
     out: str | None = arg(None, "output folder (default: runs/<scenario>-<algo>-s<seed>-<date-time>)")
-    eval_episodes: int = arg(1000, "episodes of the final comparison table (env seeds eval_seed..)")
-    eval_seed: int = arg(0, "env seed of the first episode of the final comparison")
+    eval_episodes: int = arg(1000, "episodes of the final comparison table (env seeds eval_seed..)", type=cli.count())
+    eval_seed: int = arg(0, "env seed of the first episode of the final comparison", type=cli.seed)
     baselines: str = arg("sdp,pds,fp", "comma-separated baselines to compare with ('' for none)")
     set: list[str] = arg([], "KEY=VALUE: a hyperparameter, or else a scenario field (repeatable)")
     resume: bool = arg(False, "continue the run in --out from its last checkpoint")
@@ -80,32 +88,24 @@ class Args:
                    "env batch: native (liqenv.vector.LiquidationVecEnv) or dummy (SB3 DummyVecEnv)",
                    choices=VEC_BACKENDS)
     hyperparams: str = arg(str(HYPERPARAMS_PATH), "hyperparameter file (RL Zoo style YAML)")
-    workers: int = arg(1, "processes for the final evaluation")
+    workers: int = arg(1, "processes for the final evaluation", type=cli.count(1, MAX_WORKERS))
     progress: bool = arg(True, "show progress bars")
 
 
-class UsageError(ValueError):
-    """Bad command-line input: one line on stderr, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, no usage block
-        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="train.py", description=__doc__.split("\n\n")[0])
+    p = Parser(prog="train.py", description=__doc__.split("\n\n")[0])
     for f in dataclasses.fields(Args):
         flag = "--" + f.name.replace("_", "-")
         kw: dict[str, Any] = {"help": f.metadata["help"], "default": argparse.SUPPRESS, "dest": f.name}
-        if "choices" in f.metadata:
-            kw["choices"] = f.metadata["choices"]
+        for key in ("choices", "type"):
+            if key in f.metadata:
+                kw[key] = f.metadata[key]
         if f.type == "bool":  # a flag; --no-X for those on by default
             kw["action"] = argparse.BooleanOptionalAction if f.default else "store_true"
         elif f.name == "set":
             kw.update(action="append", metavar="KEY=VALUE")
         else:
-            kw["type"] = int if "int" in str(f.type) else str
+            kw.setdefault("type", str)
         p.add_argument(flag, **kw)
     return p
 
@@ -135,12 +135,6 @@ def make_spec(args: Args, given: set[str], argv: list[str] | None = None) -> Tra
     resume_from = None
     if args.resume:
         args, resume_from = _resumed(args, given)
-    for name in ("timesteps", "n_envs", "eval_episodes", "workers"):
-        v = getattr(args, name)
-        if v is not None and v < 1:
-            raise UsageError(f"--{name.replace('_', '-')} {v}: must be a positive integer")
-    if args.eval_seed < 0 or args.seed < 0:
-        raise UsageError(f"--seed/--eval-seed: must be non-negative")
     if args.vec == "native" and not native_available():
         raise UsageError("--vec native: liqenv.vector.LiquidationVecEnv is not importable; use --vec dummy")
     try:
@@ -166,8 +160,7 @@ def make_spec(args: Args, given: set[str], argv: list[str] | None = None) -> Tra
     out = Path(args.out)
     if out.exists() and not (args.resume or args.force):
         raise UsageError(f"--out {str(out)!r} exists: pass --resume to continue it or --force to overwrite")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {str(out)!r} is a file")
+    output_file("--out", out, folder=True)
     args = dataclasses.replace(args, scenario=sid)
     command = "python train.py " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     return TrainSpec(scenario=sid, out=out, hyperparams=hp, overrides=sc_over, seed=args.seed,
@@ -207,8 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args, given = parse_args(argv)
         spec = make_spec(args, given, argv)
+    except SystemExit as e:  # argparse: --help, or a bad flag (one line printed)
+        return e.code
     except UsageError as e:
-        print(f"train.py: error: {' '.join(str(e).split())}", file=sys.stderr)
+        print(f"train.py: error: {one_line(e)}", file=sys.stderr)
         return 2
     # learn, final evaluation, report (agents.job: the one training loop)
     result = run_training(spec)

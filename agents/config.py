@@ -25,6 +25,10 @@ HYPERPARAMS_PATH = Path(__file__).with_name("hyperparams.yaml")
 ALGOS = ("ppo", "maskable-ppo")
 ACTIVATIONS = ("tanh", "relu")
 SCHEDULES = ("constant", "linear")
+#: Upper bounds of the integer hyperparameters: beyond them a run cannot
+#: finish or its rollout buffer cannot be allocated (a typo, not a setting).
+INT_BOUNDS = {"total_timesteps": 10**9, "n_envs": 2**16, "n_steps": 2**20, "batch_size": 2**24,
+              "n_epochs": 10**4, "eval_freq": 10**9, "eval_episodes": 10**6}
 
 
 @dataclass(frozen=True)
@@ -60,11 +64,10 @@ class Hyperparams:
 
         if self.algo not in ALGOS:
             bad("algo", f"expected one of {', '.join(ALGOS)}")
-        for name in ("total_timesteps", "n_envs", "n_steps", "batch_size", "n_epochs", "eval_freq",
-                     "eval_episodes"):
+        for name, hi in INT_BOUNDS.items():
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                bad(name, "must be a positive integer")
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
+                bad(name, f"must be an integer in [1, {hi:,}]")
         for name, lo, hi in (("gamma", 0.0, 1.0), ("gae_lambda", 0.0, 1.0), ("clip_range", 0.0, None),
                              ("learning_rate", 0.0, None), ("ent_coef", None, None),
                              ("vf_coef", None, None), ("max_grad_norm", 0.0, None)):
@@ -89,8 +92,8 @@ class Hyperparams:
                 bad("initial_act_prob", "needs algo maskable-ppo (agents.maskable.FastMaskablePolicy)")
         arch = self.net_arch
         if (not isinstance(arch, (list, tuple)) or not arch
-                or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in arch)):
-            bad("net_arch", "must be a non-empty list of positive layer widths")
+                or any(isinstance(h, bool) or not isinstance(h, int) or not 1 <= h <= 2**16 for h in arch)):
+            bad("net_arch", "must be a non-empty list of layer widths in [1, 65,536]")
         object.__setattr__(self, "net_arch", tuple(arch))
         rs = self.reward_scale
         if not (rs == "auto" or (isinstance(rs, (int, float)) and not isinstance(rs, bool) and rs > 0)):

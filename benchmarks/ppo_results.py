@@ -49,6 +49,7 @@ from scipy import stats  # noqa: E402
 
 from agents.config import load_hyperparams  # noqa: E402
 from agents.job import read_state, run_training  # noqa: E402
+from liqenv import cli  # noqa: E402
 from liqenv.resolve import canonical_scenario, resolve_scenario, short_name  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/publish.py, also when imported
 from publish import publish  # noqa: E402
@@ -102,22 +103,17 @@ NOTES = {"SingleStoreExp-v0": _CAP.format("Exponential(1)"),
          "SingleStoreWeibull-v0": _CAP.format("Weibull(4)")}
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="ppo_results.py", description=__doc__.split("\n\n")[0])
+    p = cli.Parser(prog="ppo_results.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--scenarios", default=",".join(SINGLE), help="comma-separated scenario ids")
     p.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated training seeds")
-    p.add_argument("--timesteps", type=int, default=None,
+    p.add_argument("--timesteps", type=cli.count(), default=None,
                    help="training steps per run (default: total_timesteps in agents/hyperparams.yaml)")
-    p.add_argument("--eval-episodes", type=int, default=1000, help="evaluation episodes per policy")
-    p.add_argument("--eval-seed", type=int, default=0, help="env seed of the first evaluation episode")
+    p.add_argument("--eval-episodes", type=cli.count(), default=1000, help="evaluation episodes per policy")
+    p.add_argument("--eval-seed", type=cli.seed, default=0, help="env seed of the first evaluation episode")
     p.add_argument("--runs", default="runs/ppo_results", help="folder of the training runs")
     p.add_argument("--md", default="benchmarks/results/ppo.md", help="markdown output (JSON beside it)")
-    p.add_argument("--workers", type=int, default=1,
+    p.add_argument("--workers", type=cli.count(1, 1024), default=1,
                    help="training runs at a time, and processes for the evaluation")
     p.add_argument("--force", action="store_true", help="retrain runs that already exist")
     p.add_argument("--vec", choices=("native", "dummy"), default=None, help="train.py --vec")
@@ -208,14 +204,12 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError("--scenarios/--seeds: a scenario or seed is given twice")
         if not sids or not seeds:
             raise ValueError("--scenarios and --seeds: need at least one each")
-        if any(s < 0 for s in seeds) or args.eval_seed < 0:
-            raise ValueError("--seeds/--eval-seed: must be non-negative")
-        for name in ("timesteps", "eval_episodes", "workers"):
-            v = getattr(args, name)
-            if v is not None and v < 1:
-                raise ValueError(f"--{name.replace('_', '-')} {v}: must be a positive integer")
+        if any(not 0 <= s <= cli.MAX_SEED for s in seeds):
+            raise ValueError(f"--seeds {args.seeds!r}: seeds must be in [0, {cli.MAX_SEED}]")
+        cli.output_file("--md", args.md, (".md",))
+        cli.output_file("--runs", args.runs, folder=True)
     except ValueError as e:
-        print(f"ppo_results.py: error: {' '.join(str(e).split())}", file=sys.stderr)
+        print(f"ppo_results.py: error: {cli.one_line(e)}", file=sys.stderr)
         return 2
 
     import torch
@@ -241,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             specs = [train_spec(sid, seed, out, args, bl) for seed, out in outs.items()]
         except ValueError as e:
-            print(f"ppo_results.py: error: {' '.join(str(e).split())}", file=sys.stderr)
+            print(f"ppo_results.py: error: {cli.one_line(e)}", file=sys.stderr)
             return 2
         train_runs([s for s in specs if s is not None], args.workers)
         walls = {seed: read_state(out).train_seconds for seed, out in outs.items()}

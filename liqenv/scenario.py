@@ -54,7 +54,13 @@ def _fail(field_name: str, value: Any, why: str) -> None:
     raise ValueError(f"{field_name}={value!r}: {why}")
 
 
-def _check_int(name: str, value: Any, lo: int | None = None, hi: int | None = None) -> None:
+#: Most periods of an event (per-period arrays are allocated up front).
+MAX_HORIZON = 100_000
+#: Largest integer field (units, periods, days): the kernels count in int64, sums included.
+INT_MAX = 2**31 - 1
+
+
+def _check_int(name: str, value: Any, lo: int | None = None, hi: int | None = INT_MAX) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         _fail(name, value, "must be an integer")
     if lo is not None and value < lo:
@@ -479,7 +485,7 @@ class Scenario:
             object.__setattr__(self, "transfers", TransferNetwork(**self.transfers))
         if not isinstance(self.name, str):
             _fail("name", self.name, "must be a string")
-        _check_int("horizon", self.horizon, lo=1)
+        _check_int("horizon", self.horizon, lo=1, hi=MAX_HORIZON)
         if not isinstance(self.stores, tuple) or len(self.stores) == 0:
             _fail("stores", self.stores, "needs at least one store")
         for s in self.stores:
