@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.config import ALGOS, HYPERPARAMS_PATH, Hyperparams, load_hyperparams
-from agents.job import TrainSpec, checkpoints, read_state, run_training
+from agents.job import TrainSpec, check_checkpoint, checkpoints, read_state, run_training
 from agents.wrappers import VEC_BACKENDS, native_available
 from liqenv import cli
 from liqenv.cli import Parser, UsageError, one_line, output_file
@@ -180,8 +180,9 @@ def _resumed(args: Args, given: set[str]) -> tuple[Args, Path]:
     try:
         saved = read_state(args.out).args
         old = Args(**{f.name: saved[f.name] for f in dataclasses.fields(Args) if f.name in saved})
+        check_checkpoint(found[-1][1])
     except (ValueError, TypeError) as e:
-        raise UsageError(f"--resume: {' '.join(str(e).split())}") from None
+        raise UsageError(f"--resume: {one_line(e)}") from None
     if "scenario" in given:  # compared in one spelling (liqenv/<id> or the file's absolute path)
         try:
             args = dataclasses.replace(args, scenario=canonical_scenario(args.scenario))

@@ -42,7 +42,7 @@ import numpy as np
 
 from .config import Hyperparams
 
-__all__ = ["TrainSpec", "RunResult", "RunState", "run_training", "checkpoints", "read_state",
+__all__ = ["TrainSpec", "RunResult", "RunState", "run_training", "checkpoints", "check_checkpoint", "read_state",
            "VALIDATION_SEED", "TRAIN_SEED_STRIDE", "OUTPUTS"]
 
 VALIDATION_SEED = 1_000_000
@@ -144,6 +144,25 @@ def checkpoints(run: str | Path) -> list[tuple[int, Path]]:
         except ValueError:
             continue
     return sorted(found)
+
+
+def check_checkpoint(path: str | Path) -> None:
+    """ValueError (one line) unless ``path`` is a whole SB3 model archive (a save cut short is not).
+
+    The archive must open, pass its CRC checks and hold SB3's ``data`` member
+    (a truncated SB3 zip can still open as the torch zip nested inside it).
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            bad = z.testzip()
+            if bad is None and "data" not in z.namelist():
+                bad = "no 'data' member"
+    except (OSError, zipfile.BadZipFile, EOFError) as e:
+        bad = f"{type(e).__name__}: {e}"
+    if bad is not None:
+        raise ValueError(f"checkpoint {str(path)!r} is damaged ({bad}); delete it to resume from the one before")
 
 
 @dataclass

@@ -96,6 +96,62 @@ def test_trains_on_a_scenario_file(tmp_path, capsys):
     assert res["scenario"] == str(path.resolve()) and "mean" in res["results"]["ppo"]
 
 
+# ------------------------------------------------------------------ interruption
+def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_the_run(tmp_path):
+    """SIGINT mid-training: exit 130, a checkpoint, state.json and the resume command; then
+    --resume completes the run with every promised output and a continuous learning curve."""
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    argv = [a if a != "512" else "1000000" for a in QUICK]  # far more steps than it will get to
+    proc = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *argv, "--out", str(out),
+                             "--baselines", "fp"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not list((out / "checkpoints").glob("step_*.zip")) and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.2)
+    time.sleep(1.0)  # well inside learn(): a validation or two later
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 130, stderr[-2000:]
+    assert f"continue with: python train.py --out {out} --resume" in stderr
+    assert "Traceback" not in stderr
+    steps = train.checkpoints(out)[-1][0]
+    train.check_checkpoint(train.checkpoints(out)[-1][1])
+    state = json.loads((out / "state.json").read_text())
+    assert 0 < steps < 1_000_000 and not (out / "results.json").exists()
+
+    again = run_cli("train.py", "--out", str(out), "--resume", "--timesteps", str(steps + 512), "--no-progress",
+                    "--eval-episodes", "20")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f"from step {steps:,}" in again.stdout
+    for name in ("model.zip", "results.json", "report.md", "learning_curve.png", "policy.png", "state.json"):
+        assert (out / name).is_file(), name
+    done = json.loads((out / "state.json").read_text())
+    curve = [c["timesteps"] for c in done["curve"]]
+    assert curve == sorted(set(curve)) and curve[-1] == steps + 512
+    assert done["curve"][:len(state["curve"])] == [c for c in state["curve"] if c["timesteps"] <= steps]
+
+
+@pytest.mark.parametrize("damage", ["state", "checkpoint"])
+def test_a_damaged_run_folder_gives_one_line(capsys, smoke_run, tmp_path, damage):
+    """A truncated state.json or checkpoint: --resume answers one line (exit 2), no traceback."""
+    import shutil
+
+    src, proc = smoke_run
+    assert proc.returncode == 0
+    out = tmp_path / "copy"
+    shutil.copytree(src, out)
+    path = out / "state.json" if damage == "state" else train.checkpoints(out)[-1][1]
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    err = _bad(capsys, ["--out", str(out), "--resume", "--timesteps", "2048"])
+    assert (path.name if damage == "state" else "damaged") in err
+
+
 # ------------------------------------------------------------------ bad input
 def _bad(capsys, argv: list[str]) -> str:
     code = train.main(argv)
