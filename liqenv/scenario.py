@@ -472,7 +472,7 @@ class Scenario:
     def __post_init__(self) -> None:
         if isinstance(self.stores, (list, tuple)):
             object.__setattr__(self, "stores", tuple(
-                StoreParams(**{**s, "lease": LeaseTerms(**s.get("lease", {}))})
+                StoreParams(**s)  # its __post_init__ reads a lease mapping and names a bad one
                 if isinstance(s, dict) else s for s in self.stores))
         if isinstance(self.demand, dict):
             d = dict(self.demand)
