@@ -207,10 +207,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"train.py: error: {one_line(e)}", file=sys.stderr)
         return 2
     # learn, final evaluation, report (agents.job: the one training loop)
-    result = run_training(spec)
-    if result.interrupted:
-        print(f"\ninterrupted at step {result.steps:,}; continue with: "
-              f"python train.py --out {shlex.quote(str(result.out))} --resume", file=sys.stderr)
+    try:
+        result = run_training(spec)
+    except KeyboardInterrupt:  # Ctrl-C outside learning (set-up, final evaluation, report)
+        result = None
+    if result is None or result.interrupted:
+        at = f" at step {result.steps:,}" if result is not None else ""
+        hint = (f"continue with: python train.py --out {shlex.quote(str(spec.out))} --resume"
+                if checkpoints(spec.out) else "no checkpoint yet: start again")
+        print(f"\ninterrupted{at}; {hint}", file=sys.stderr)
         return 130
     return 0
 
