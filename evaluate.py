@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from liqenv import cli
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, no usage block
@@ -29,11 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="preset id (liqenv/SingleStore-v0) or a YAML/JSON scenario file")
     p.add_argument("--policies", required=True,
                    help="comma-separated policy names or prefix=path specs")
-    p.add_argument("--episodes", type=int, default=1000, help="episodes per policy")
-    p.add_argument("--seed", type=int, default=0, help="env seed of the first episode")
+    p.add_argument("--episodes", type=cli.count(), default=1000, help="episodes per policy")
+    p.add_argument("--seed", type=cli.count(0, 2**63 - 1), default=0, help="env seed of the first episode")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
                    help="scenario override (repeatable); the value is parsed as YAML")
-    p.add_argument("--workers", type=int, default=1, help="worker processes")
+    p.add_argument("--workers", type=cli.count(1, 1024), default=1, help="worker processes")
     p.add_argument("--json", dest="json_path", default=None, help="write the results here")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
     p.add_argument("--vec", choices=("auto", "single"), default="auto",
@@ -48,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     import agents  # noqa: F401  (ppo= / maskable_ppo= model loaders)
     import baselines  # noqa: F401  (the analytic policies)
     from liqenv.evaluation import evaluate, format_table, parse_overrides, write_json
+    from liqenv.resolve import resolve_scenario
 
     try:
         if args.episodes < 1:
@@ -56,10 +59,14 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--workers {args.workers}: must be at least 1")
         overrides = parse_overrides(args.overrides)
         policies = [s.strip() for s in args.policies.split(",") if s.strip()]
-        results = evaluate(args.scenario, policies, args.episodes, seed=args.seed,
+        if not policies:
+            raise ValueError(f"--policies {args.policies!r}: name at least one policy")
+        cli.output_file("--json", args.json_path)
+        scenario, _ = resolve_scenario(args.scenario, **overrides)  # liqenv's one scenario resolver
+        results = evaluate(scenario, policies, args.episodes, seed=args.seed,
                            overrides=overrides, workers=args.workers, progress=args.progress,
                            vec=args.vec)
-    except (ValueError, OSError) as e:
+    except (ValueError, TypeError, OSError) as e:
         print(f"evaluate.py: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
     print(f"{args.scenario}, {args.episodes} episodes, env seeds {args.seed}.."

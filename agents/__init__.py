@@ -5,7 +5,10 @@
 * :mod:`agents.wrappers`: the training batch (native or DummyVecEnv) with scaled rewards;
 * :mod:`agents.policy`: :class:`~agents.policy.PPOPolicy`, a saved model as a
   ``baselines`` policy;
-* :mod:`agents.report`: the figures and report of ``train.py``.
+* :mod:`agents.job`: the one training run (:func:`~agents.job.run_training`) of ``train.py``,
+  ``benchmarks/ppo_results.py`` and schedulers (an optional ``report`` hook, ``resume_from``);
+* :mod:`agents.callbacks`: the validation callback the job trains with;
+* :mod:`agents.report`: the figures and report of a run.
 
 Importing the package registers the ``ppo=`` / ``maskable_ppo=`` model
 loaders with the evaluation registry (:mod:`liqenv.evaluation.registry`);

@@ -16,13 +16,19 @@ from typing import Any, Mapping
 
 import yaml
 
+from liqenv.resolve import NAMESPACE, canonical_scenario  # re-exported: the one scenario resolver
+
 __all__ = ["Hyperparams", "HYPERPARAMS_PATH", "ALGOS", "load_hyperparams", "canonical_scenario",
-           "registered_scenarios", "reward_scale_for", "build_model", "algo_class", "ppo_kwargs"]
+           "reward_scale_for", "build_model", "algo_class", "ppo_kwargs"]
 
 HYPERPARAMS_PATH = Path(__file__).with_name("hyperparams.yaml")
 ALGOS = ("ppo", "maskable-ppo")
 ACTIVATIONS = ("tanh", "relu")
 SCHEDULES = ("constant", "linear")
+#: Upper bounds of the integer hyperparameters: beyond them a run cannot
+#: finish or its rollout buffer cannot be allocated (a typo, not a setting).
+INT_BOUNDS = {"total_timesteps": 10**9, "n_envs": 2**16, "n_steps": 2**20, "batch_size": 2**24,
+              "n_epochs": 10**4, "eval_freq": 10**9, "eval_episodes": 10**6}
 
 
 @dataclass(frozen=True)
@@ -58,11 +64,10 @@ class Hyperparams:
 
         if self.algo not in ALGOS:
             bad("algo", f"expected one of {', '.join(ALGOS)}")
-        for name in ("total_timesteps", "n_envs", "n_steps", "batch_size", "n_epochs", "eval_freq",
-                     "eval_episodes"):
+        for name, hi in INT_BOUNDS.items():
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                bad(name, "must be a positive integer")
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
+                bad(name, f"must be an integer in [1, {hi:,}]")
         for name, lo, hi in (("gamma", 0.0, 1.0), ("gae_lambda", 0.0, 1.0), ("clip_range", 0.0, None),
                              ("learning_rate", 0.0, None), ("ent_coef", None, None),
                              ("vf_coef", None, None), ("max_grad_norm", 0.0, None)):
@@ -87,8 +92,8 @@ class Hyperparams:
                 bad("initial_act_prob", "needs algo maskable-ppo (agents.maskable.FastMaskablePolicy)")
         arch = self.net_arch
         if (not isinstance(arch, (list, tuple)) or not arch
-                or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in arch)):
-            bad("net_arch", "must be a non-empty list of positive layer widths")
+                or any(isinstance(h, bool) or not isinstance(h, int) or not 1 <= h <= 2**16 for h in arch)):
+            bad("net_arch", "must be a non-empty list of layer widths in [1, 65,536]")
         object.__setattr__(self, "net_arch", tuple(arch))
         rs = self.reward_scale
         if not (rs == "auto" or (isinstance(rs, (int, float)) and not isinstance(rs, bool) and rs > 0)):
@@ -106,32 +111,16 @@ class Hyperparams:
         return d
 
 
-# ------------------------------------------------------------------ scenarios
-def registered_scenarios() -> list[str]:
-    """The registered ``liqenv/`` ids."""
-    import gymnasium as gym
-
-    import liqenv  # noqa: F401  (registers the ids)
-
-    return sorted(k for k in gym.registry if k.startswith("liqenv/"))
-
-
-def canonical_scenario(scenario: str) -> str:
-    """``liqenv/<id>`` for a registered id (prefix optional); ValueError listing them otherwise."""
-    ids = registered_scenarios()
-    if isinstance(scenario, str):
-        name = scenario if scenario.startswith("liqenv/") else f"liqenv/{scenario}"
-        if name in ids:
-            return name
-    raise ValueError(f"scenario={scenario!r}: unknown; registered: {', '.join(ids)}")
-
-
 # ------------------------------------------------------------------ loading
 def _read_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"hyperparameter file {str(path)!r} not found")
-    data = yaml.safe_load(path.read_text()) or {}
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        why = getattr(e, "strerror", None) or getattr(e, "problem", None) or type(e).__name__
+        raise ValueError(f"hyperparameter file {str(path)!r}: cannot be read ({' '.join(str(why).split())})") from None
     if not isinstance(data, dict) or not isinstance(data.get("default", {}), dict):
         raise ValueError(f"{path}: expected a mapping with a 'default' block")
     return data
@@ -141,15 +130,17 @@ def load_hyperparams(scenario: str, overrides: Mapping[str, Any] | None = None,
                      path: str | Path = HYPERPARAMS_PATH) -> Hyperparams:
     """Merge ``default``, the scenario's block and ``overrides``; validate.
 
-    ``scenario`` is a registered id (``liqenv/`` optional).  An unknown key in
-    the file or in ``overrides`` raises ``ValueError`` naming it.
+    ``scenario`` is a registered id (``liqenv/`` optional) or a scenario file
+    (:func:`liqenv.resolve.canonical_scenario`); a file has no block of its
+    own and takes ``default`` (pass the rest as ``overrides``).  An unknown
+    key in the file or in ``overrides`` raises ``ValueError`` naming it.
     """
     sid = canonical_scenario(scenario)
     data = _read_yaml(path)
-    short = sid.split("/", 1)[1]
+    short = sid.removeprefix(NAMESPACE) if sid.startswith(NAMESPACE) else None
     merged: dict[str, Any] = {}
     for label, block in (("default", data.get("default") or {}),
-                         (short, data.get(short, data.get(sid)) or {}),
+                         (short, (data.get(short, data.get(sid)) if short else None) or {}),
                          ("overrides", dict(overrides or {}))):
         if not isinstance(block, dict):
             raise ValueError(f"{path}: block {label!r} must be a mapping")

@@ -20,7 +20,6 @@ before timing.  Prints a markdown table and writes
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import shlex
@@ -36,6 +35,7 @@ if str(ROOT) not in sys.path:
 
 import baselines  # noqa: E402
 import liqenv  # noqa: E402
+from liqenv import cli  # noqa: E402
 from baselines.yang import deterministic_demand, dp_plan, greedy_heap, greedy_topn  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/publish.py, also when imported
 from publish import publish  # noqa: E402
@@ -115,15 +115,17 @@ def large(seed: int, episodes: int, repeat: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="pds_speed.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("--seed", type=int, default=0, help="env seed of the first episode")
-    p.add_argument("--episodes", type=int, default=3, help="episodes per timed configuration")
-    p.add_argument("--repeat", type=int, default=5, help="repetitions of each solve (best kept)")
+    p = cli.Parser(prog="pds_speed.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--seed", type=cli.seed, default=0, help="env seed of the first episode")
+    p.add_argument("--episodes", type=cli.count(1, 1000), default=3, help="episodes per timed configuration")
+    p.add_argument("--repeat", type=cli.count(1, 1000), default=5, help="repetitions of each solve (best kept)")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "pds_speed.md"),
                    help="markdown output file")
     args = p.parse_args(argv)
-    if args.episodes < 1 or args.repeat < 1 or args.seed < 0:
-        p.error("--episodes and --repeat must be >= 1, --seed >= 0")
+    try:
+        cli.output_file("--out", args.out)
+    except cli.UsageError as e:
+        p.error(str(e))
     command = shlex.join(["python", "benchmarks/pds_speed.py", *(sys.argv[1:] if argv is None else argv)])
 
     warm = liqenv.LiquidationEnv("SingleStore-v0", pricing="continuous")  # compile the kernels

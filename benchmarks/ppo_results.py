@@ -3,7 +3,8 @@
     python benchmarks/ppo_results.py --scenarios SingleStore-v0,SingleStoreExp-v0,SingleStoreWeibull-v0,Weekend-v0 \\
         --seeds 0,1,2,3,4 --eval-episodes 1000 --eval-seed 0
 
-For each scenario and seed it runs ``train.py`` (hyperparameters from
+For each scenario and seed it runs the training job of ``train.py``
+(:func:`agents.job.run_training`, hyperparameters from
 ``agents/hyperparams.yaml``; ``--timesteps`` overrides them) into
 ``--runs/<scenario>/seed<k>``, then evaluates every seed's best model and the
 baselines in one ``baselines.evaluation.evaluate`` call on the same env
@@ -35,7 +36,6 @@ import argparse
 import json
 import math
 import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -47,7 +47,10 @@ if str(ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from agents.config import canonical_scenario, load_hyperparams  # noqa: E402
+from agents.config import load_hyperparams  # noqa: E402
+from agents.job import read_state, run_training  # noqa: E402
+from liqenv import cli  # noqa: E402
+from liqenv.resolve import canonical_scenario, resolve_scenario, short_name  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/publish.py, also when imported
 from publish import publish  # noqa: E402
 
@@ -100,22 +103,17 @@ NOTES = {"SingleStoreExp-v0": _CAP.format("Exponential(1)"),
          "SingleStoreWeibull-v0": _CAP.format("Weibull(4)")}
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="ppo_results.py", description=__doc__.split("\n\n")[0])
+    p = cli.Parser(prog="ppo_results.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--scenarios", default=",".join(SINGLE), help="comma-separated scenario ids")
     p.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated training seeds")
-    p.add_argument("--timesteps", type=int, default=None,
+    p.add_argument("--timesteps", type=cli.count(), default=None,
                    help="training steps per run (default: total_timesteps in agents/hyperparams.yaml)")
-    p.add_argument("--eval-episodes", type=int, default=1000, help="evaluation episodes per policy")
-    p.add_argument("--eval-seed", type=int, default=0, help="env seed of the first evaluation episode")
+    p.add_argument("--eval-episodes", type=cli.count(), default=1000, help="evaluation episodes per policy")
+    p.add_argument("--eval-seed", type=cli.seed, default=0, help="env seed of the first evaluation episode")
     p.add_argument("--runs", default="runs/ppo_results", help="folder of the training runs")
     p.add_argument("--md", default="benchmarks/results/ppo.md", help="markdown output (JSON beside it)")
-    p.add_argument("--workers", type=int, default=1,
+    p.add_argument("--workers", type=cli.count(1, 1024), default=1,
                    help="training runs at a time, and processes for the evaluation")
     p.add_argument("--force", action="store_true", help="retrain runs that already exist")
     p.add_argument("--vec", choices=("native", "dummy"), default=None, help="train.py --vec")
@@ -134,44 +132,62 @@ def _fmt(x, spec=",.2f", pct=False) -> str:
     return f"{100 * x:.2f}%" if pct else f"{x:{spec}}"
 
 
-def train_command(sid: str, seed: int, out: Path, args, baselines: tuple[str, ...]) -> list[str] | None:
-    """The ``train.py`` command of one run, or None when a finished run with
-    the same hyperparameters is reused (ValueError when they differ)."""
+def train_spec(sid: str, seed: int, out: Path, args, baselines: tuple[str, ...]):
+    """The :class:`agents.job.TrainSpec` of one run (as ``train.py`` would build it from its
+    command line), or None when a finished run with the same hyperparameters is reused
+    (ValueError when they differ)."""
+    import train
+
     hp = load_hyperparams(sid, {"total_timesteps": args.timesteps} if args.timesteps else None)
     if (out / "results.json").is_file() and not args.force:
-        state = json.loads((out / "state.json").read_text())
-        changed = sorted(k for k, v in hp.to_dict().items() if state["hyperparams"].get(k) != v)
+        state = read_state(out)
+        try:  # the run's scenario, compared in one spelling (liqenv/<id> or the file's absolute path)
+            theirs = canonical_scenario(state.args.get("scenario", sid))
+        except ValueError:
+            theirs = state.args.get("scenario")
+        if theirs != sid:
+            raise ValueError(f"{out}: trained on {theirs!r}, not {sid!r}; pass --force to retrain")
+        changed = sorted(k for k, v in hp.to_dict().items() if state.hyperparams.get(k) != v)
         if changed:
             k = changed[0]
-            raise ValueError(f"{out}: trained with {k}={state['hyperparams'].get(k)!r}, the hyperparameters "
+            raise ValueError(f"{out}: trained with {k}={state.hyperparams.get(k)!r}, the hyperparameters "
                              f"now say {getattr(hp, k)!r}; pass --force to retrain")
         print(f"reusing {out}", flush=True)
         return None
-    quick = TRAIN_BASELINES.get(sid.split("/")[1], baselines)
-    cmd = [sys.executable, str(ROOT / "train.py"), "--scenario", sid, "--seed", str(seed), "--out", str(out),
-           "--timesteps", str(hp.total_timesteps), "--baselines", ",".join(quick), "--no-progress",
-           "--eval-episodes", "200", "--eval-seed", str(args.eval_seed)]
+    quick = TRAIN_BASELINES.get(short_name(sid), baselines)
+    argv = ["--scenario", sid, "--seed", str(seed), "--out", str(out), "--timesteps", str(hp.total_timesteps),
+            "--baselines", ",".join(quick), "--no-progress", "--eval-episodes", "200",
+            "--eval-seed", str(args.eval_seed)]
     if args.vec:
-        cmd += ["--vec", args.vec]
+        argv += ["--vec", args.vec]
     if out.exists():
-        cmd += ["--force"] if args.force else ["--resume"]
-    return cmd
+        argv += ["--force"] if args.force else ["--resume"]
+    try:
+        return train.make_spec(*train.parse_args(argv), argv)
+    except train.UsageError as e:
+        raise ValueError(str(e)) from None
 
 
-def train_runs(commands: list[list[str]], workers: int) -> None:
-    """Run the ``train.py`` commands, ``workers`` at a time (each uses one core)."""
-    running: list[tuple[list[str], subprocess.Popen]] = []
-    pending = list(commands)
-    while pending or running:
-        while pending and len(running) < workers:
-            cmd = pending.pop(0)
-            print("+ python train.py", " ".join(shlex.quote(c) for c in cmd[2:]), flush=True)
-            running.append((cmd, subprocess.Popen(cmd, cwd=ROOT)))
-        cmd, proc = running.pop(0)
-        if proc.wait() != 0:
-            for _, other in running:
-                other.wait()
-            raise RuntimeError(f"train.py failed: {' '.join(cmd[2:8])} (exit {proc.returncode})")
+def _train(spec) -> None:
+    result = run_training(spec)
+    if result.interrupted:
+        raise KeyboardInterrupt
+
+
+def train_runs(specs: list, workers: int) -> None:
+    """Run the training jobs (:func:`agents.job.run_training`), ``workers`` at a time (one core each)."""
+    for spec in specs:
+        print(f"+ train {spec.scenario} seed {spec.seed} -> {spec.out}", flush=True)
+    if workers == 1 or len(specs) <= 1:
+        for spec in specs:
+            _train(spec)
+        return
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    with cf.ProcessPoolExecutor(min(workers, len(specs)), mp_context=mp.get_context("spawn")) as pool:
+        for f in [pool.submit(_train, spec) for spec in specs]:
+            f.result()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,18 +195,21 @@ def main(argv: list[str] | None = None) -> int:
     command = "python benchmarks/ppo_results.py " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     try:
-        sids = [canonical_scenario(s.strip()) for s in args.scenarios.split(",") if s.strip()]
-        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+        sids = [resolve_scenario(s.strip())[0] for s in args.scenarios.split(",") if s.strip()]
+        try:
+            seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+        except ValueError:
+            raise ValueError(f"--seeds {args.seeds!r}: expected comma-separated integers") from None
+        if len(set(seeds)) < len(seeds) or len(set(sids)) < len(sids):
+            raise ValueError("--scenarios/--seeds: a scenario or seed is given twice")
         if not sids or not seeds:
             raise ValueError("--scenarios and --seeds: need at least one each")
-        if any(s < 0 for s in seeds) or args.eval_seed < 0:
-            raise ValueError("--seeds/--eval-seed: must be non-negative")
-        for name in ("timesteps", "eval_episodes", "workers"):
-            v = getattr(args, name)
-            if v is not None and v < 1:
-                raise ValueError(f"--{name.replace('_', '-')} {v}: must be a positive integer")
+        if any(not 0 <= s <= cli.MAX_SEED for s in seeds):
+            raise ValueError(f"--seeds {args.seeds!r}: seeds must be in [0, {cli.MAX_SEED}]")
+        cli.output_file("--md", args.md, (".md",))
+        cli.output_file("--runs", args.runs, folder=True)
     except ValueError as e:
-        print(f"ppo_results.py: error: {' '.join(str(e).split())}", file=sys.stderr)
+        print(f"ppo_results.py: error: {cli.one_line(e)}", file=sys.stderr)
         return 2
 
     import torch
@@ -209,18 +228,17 @@ def main(argv: list[str] | None = None) -> int:
              f"mean profit, ±95% t interval across seeds; baselines: mean over episodes, ±95% t interval.",
              ""]
     for sid in sids:
-        short = sid.split("/")[1]
+        short = short_name(sid)
         bl = BASELINES.get(short, ())
         hp = load_hyperparams(sid)
         outs = {seed: Path(args.runs) / short / f"seed{seed}" for seed in seeds}
         try:
-            commands = [train_command(sid, seed, out, args, bl) for seed, out in outs.items()]
+            specs = [train_spec(sid, seed, out, args, bl) for seed, out in outs.items()]
         except ValueError as e:
-            print(f"ppo_results.py: error: {e}", file=sys.stderr)
+            print(f"ppo_results.py: error: {cli.one_line(e)}", file=sys.stderr)
             return 2
-        train_runs([c for c in commands if c is not None], args.workers)
-        walls = {seed: float(json.loads((out / "state.json").read_text())["train_seconds"])
-                 for seed, out in outs.items()}
+        train_runs([s for s in specs if s is not None], args.workers)
+        walls = {seed: read_state(out).train_seconds for seed, out in outs.items()}
         policies: dict = {f"ppo_s{s}": (lambda p: (lambda env: PPOPolicy(p, env)))(
             str(Path(args.runs) / short / f"seed{s}" / "model.zip")) for s in seeds}
         policies.update({b: b for b in bl})

@@ -39,7 +39,6 @@ command) and a JSON file of the per-point figures next to it.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -53,6 +52,7 @@ from scipy import stats
 import baselines
 import liqenv
 from baselines.exact_dp import TwoStoreDP
+from liqenv import cli
 
 #: Craig & Raman (2016) section 6, as printed (shares of the optimal profit, %).
 PAPER = {
@@ -80,11 +80,20 @@ class Args:
     """markdown output (a .json with the per-point figures is written beside it)"""
 
 
+#: argparse types of the fields (bounded: a typo in a count must not start a day-long run)
+TYPES = {"points": cli.count(1, 100_000), "episodes": cli.count(), "seed": cli.seed, "out": str}
+
+
 def parse_args(argv=None) -> Args:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = cli.Parser(prog="reproduce_craig_raman.py", description=__doc__.split("\n\n")[0])
     for name, default in Args.__dataclass_fields__.items():
-        ap.add_argument(f"--{name}", type=type(default.default), default=default.default)
-    return Args(**vars(ap.parse_args(argv)))
+        ap.add_argument(f"--{name}", type=TYPES[name], default=default.default)
+    args = Args(**vars(ap.parse_args(argv)))
+    try:
+        cli.output_file("--out", args.out, (".md",))
+    except cli.UsageError as e:
+        ap.error(str(e))
+    return args
 
 
 def rollouts(env, pol, seeds) -> np.ndarray:
@@ -228,7 +237,7 @@ def table(recs, args: Args, command: str, seconds: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> int:
     args = parse_args(argv)
     command = "python benchmarks/reproduce_craig_raman.py " + " ".join(
         sys.argv[1:] if argv is None else argv)
@@ -253,7 +262,8 @@ def main(argv=None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(md)
     out.with_suffix(".json").write_text(json.dumps(dict(args=vars(args), points=recs), indent=1))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -18,7 +18,6 @@ writes it to ``benchmarks/results/yang.md`` (first line: the command).
 
 from __future__ import annotations
 
-import argparse
 import shlex
 import sys
 from pathlib import Path
@@ -29,6 +28,7 @@ if str(ROOT) not in sys.path:
 
 import baselines  # noqa: E402
 from baselines.evaluation import evaluate  # noqa: E402
+from liqenv import cli  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/publish.py, also when imported
 from publish import publish  # noqa: E402
 
@@ -62,11 +62,6 @@ TABLE5_SCENARIOS = {
 }
 TABLE3_SCENARIO = "liqenv/SingleStoreLarge-v0"
 CONTINUOUS = {"pricing": "continuous"}
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, no usage block
-        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
 
 
 def _num(x, spec=",.2f") -> str:
@@ -132,20 +127,20 @@ def table3(episodes: int, seed: int, workers: int, progress: bool) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = _Parser(prog="reproduce_yang.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("--episodes", type=int, default=10_000, help="episodes per Table 5 cell")
-    p.add_argument("--episodes-large", type=int, default=1_000, help="episodes per Table 3 policy")
-    p.add_argument("--seed", type=int, default=0, help="env seed of the first episode")
-    p.add_argument("--workers", type=int, default=1, help="worker processes")
+    p = cli.Parser(prog="reproduce_yang.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--episodes", type=cli.count(), default=10_000, help="episodes per Table 5 cell")
+    p.add_argument("--episodes-large", type=cli.count(), default=1_000, help="episodes per Table 3 policy")
+    p.add_argument("--seed", type=cli.seed, default=0, help="env seed of the first episode")
+    p.add_argument("--workers", type=cli.count(1, 1024), default=1, help="worker processes")
     p.add_argument("--part", choices=("all", "5", "3"), default="all", help="which table(s)")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "yang.md"),
                    help="markdown output file")
     p.add_argument("--progress", action="store_true", help="show progress bars")
     args = p.parse_args(argv)
-    for flag, v, low in (("--episodes", args.episodes, 1), ("--episodes-large", args.episodes_large, 1),
-                         ("--workers", args.workers, 1), ("--seed", args.seed, 0)):
-        if v < low:
-            p.error(f"{flag} {v}: must be at least {low}")
+    try:
+        cli.output_file("--out", args.out)
+    except cli.UsageError as e:
+        p.error(str(e))
 
     command = shlex.join(["python", "benchmarks/reproduce_yang.py", *(sys.argv[1:] if argv is None else argv)])
     parts = [f"`{command}`", ""]

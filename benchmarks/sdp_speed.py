@@ -25,17 +25,30 @@ more than they gain.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--repeat", type=int, default=5, help="solves per row; the best time is reported")
-    ap.add_argument("--blas-threads", type=int, default=1, help="OPENBLAS/OMP/MKL threads")
+    # liqenv/cli.py alone (standard library): importing the liqenv package would
+    # load numpy before --blas-threads is set
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "liqenv_cli", Path(__file__).resolve().parents[1] / "liqenv" / "cli.py")
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+
+    ap = cli.Parser(prog="sdp_speed.py", description=__doc__.split("\n")[0])
+    ap.add_argument("--repeat", type=cli.count(1, 1000), default=5, help="solves per row; the best time is reported")
+    ap.add_argument("--blas-threads", type=cli.count(1, 1024), default=1, help="OPENBLAS/OMP/MKL threads")
     ap.add_argument("--out", default="benchmarks/results/sdp_speed.md", help="markdown output ('' for none)")
     args = ap.parse_args(argv)
+    try:
+        cli.output_file("--out", args.out)
+    except cli.UsageError as e:
+        ap.error(str(e))
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.blas_threads)
 

@@ -25,13 +25,14 @@ from .scenario import (ElasticityDemand, LeaseTerms, MarkdownRules, Scenario, St
 from .spaces import ActionLayout, ObservationLayout
 from . import vector
 from .vector import LiquidationBatch, LiquidationVectorEnv
+from .resolve import canonical_scenario, resolve_scenario  # noqa: E402  (also registers liqenv/File-v0)
 
 __all__ = [
     "LiquidationEnv", "Scenario", "StoreParams", "LeaseTerms", "TransferNetwork", "MarkdownRules",
     "ValuationDemand", "ElasticityDemand", "DemandModel", "make_demand", "make_scenario",
     "load_scenario", "PRESETS", "SOURCES", "GENERATORS", "TwoStoreGrid", "ActionLayout",
     "ObservationLayout", "Params", "State", "Decision", "register_envs", "UnknownField",
-    "LiquidationBatch", "LiquidationVectorEnv", "vector",
+    "LiquidationBatch", "LiquidationVectorEnv", "vector", "resolve_scenario", "canonical_scenario",
 ]
 
 __version__ = "0.1.0"

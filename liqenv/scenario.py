@@ -70,7 +70,13 @@ def _unknown(key: str, value: Any, why: str) -> None:
     raise UnknownField(f"{key}={value!r}: {why}")
 
 
-def _check_int(name: str, value: Any, lo: int | None = None, hi: int | None = None) -> None:
+#: Most periods of an event (per-period arrays are allocated up front).
+MAX_HORIZON = 100_000
+#: Largest integer field (units, periods, days): the kernels count in int64, sums included.
+INT_MAX = 2**31 - 1
+
+
+def _check_int(name: str, value: Any, lo: int | None = None, hi: int | None = INT_MAX) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         _fail(name, value, "must be an integer")
     if lo is not None and value < lo:
@@ -482,7 +488,7 @@ class Scenario:
     def __post_init__(self) -> None:
         if isinstance(self.stores, (list, tuple)):
             object.__setattr__(self, "stores", tuple(
-                StoreParams(**{**s, "lease": LeaseTerms(**s.get("lease", {}))})
+                StoreParams(**s)  # its __post_init__ reads a lease mapping and names a bad one
                 if isinstance(s, dict) else s for s in self.stores))
         if isinstance(self.demand, dict):
             d = dict(self.demand)
@@ -495,7 +501,7 @@ class Scenario:
             object.__setattr__(self, "transfers", TransferNetwork(**self.transfers))
         if not isinstance(self.name, str):
             _fail("name", self.name, "must be a string")
-        _check_int("horizon", self.horizon, lo=1)
+        _check_int("horizon", self.horizon, lo=1, hi=MAX_HORIZON)
         if not isinstance(self.stores, tuple) or len(self.stores) == 0:
             _fail("stores", self.stores, "needs at least one store")
         for s in self.stores:
@@ -723,17 +729,29 @@ def _plain(x: Any) -> Any:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read a scenario written by :meth:`Scenario.save` (YAML via safe_load, or JSON)."""
-    path = Path(path)
-    text = path.read_text()
-    if path.suffix in (".yaml", ".yml"):
-        import yaml
+    """Read a scenario written by :meth:`Scenario.save` (YAML via safe_load, or JSON).
 
-        data = yaml.safe_load(text)
-    elif path.suffix == ".json":
-        data = json.loads(text)
-    else:
+    A file that cannot be read or parsed raises a one-line ``ValueError``
+    naming the path (and the line and column of a syntax error).
+    """
+    import yaml
+
+    path = Path(path)
+    if path.suffix not in (".yaml", ".yml", ".json"):
         _fail("path", str(path), "must end in .yaml, .yml or .json")
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        _fail("path", str(path), f"cannot be read ({getattr(e, 'strerror', None) or type(e).__name__})")
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except json.JSONDecodeError as e:
+        _fail("path", str(path), f"is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})")
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        why = " ".join(str(getattr(e, "problem", None) or type(e).__name__).split())
+        _fail("path", str(path), f"is not valid YAML ({where}{why})")
     return Scenario.from_dict(data)
 
 

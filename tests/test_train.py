@@ -70,14 +70,86 @@ def test_resume_continues_from_the_last_checkpoint(smoke_run):
     out, proc = smoke_run
     assert proc.returncode == 0
     before = json.loads((out / "state.json").read_text())
+    # the scenario spelled without its namespace is the same scenario
     again = run_cli("train.py", "--out", str(out), "--resume", "--timesteps", "768", "--no-progress",
-                    "--eval-episodes", "10", "--baselines", "fp", "--vec", "dummy")
+                    "--eval-episodes", "10", "--baselines", "fp", "--vec", "dummy", "--scenario", "SingleStore-v0")
     assert again.returncode == 0, again.stderr[-2000:]
     assert "resuming" in again.stdout and "step 512" in again.stdout
     state = json.loads((out / "state.json").read_text())
     assert [c["timesteps"] for c in state["curve"]] == [256, 512, 768]
     assert state["curve"][:2] == before["curve"]
     assert state["hyperparams"]["n_steps"] == 64  # the saved run's settings, not the file's
+
+
+def test_trains_on_a_scenario_file(tmp_path, capsys):
+    """A YAML scenario file trains like a registered id (one resolver), with the default hyperparameters."""
+    from liqenv import make_scenario
+
+    path = tmp_path / "tiny.yaml"
+    make_scenario("SingleStore-v0", inventory=10, horizon=3).save(path)
+    out = tmp_path / "run"
+    assert QUICK[-4:] == ["--set", "inventory=10", "--set", "horizon=3"]
+    assert train.main(["--scenario", str(path), "--out", str(out), "--baselines", "fp", *QUICK[:-4]]) == 0
+    state = json.loads((out / "state.json").read_text())
+    assert state["args"]["scenario"] == str(path.resolve())
+    res = json.loads((out / "results.json").read_text())
+    assert res["scenario"] == str(path.resolve()) and "mean" in res["results"]["ppo"]
+
+
+# ------------------------------------------------------------------ interruption
+def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_the_run(tmp_path):
+    """SIGINT mid-training: exit 130, a checkpoint, state.json and the resume command; then
+    --resume completes the run with every promised output and a continuous learning curve."""
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    argv = [a if a != "512" else "1000000" for a in QUICK]  # far more steps than it will get to
+    proc = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *argv, "--out", str(out),
+                             "--baselines", "fp"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not list((out / "checkpoints").glob("step_*.zip")) and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.2)
+    time.sleep(1.0)  # well inside learn(): a validation or two later
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 130, stderr[-2000:]
+    assert f"continue with: python train.py --out {out} --resume" in stderr
+    assert "Traceback" not in stderr
+    steps = train.checkpoints(out)[-1][0]
+    train.check_checkpoint(train.checkpoints(out)[-1][1])
+    state = json.loads((out / "state.json").read_text())
+    assert 0 < steps < 1_000_000 and not (out / "results.json").exists()
+
+    again = run_cli("train.py", "--out", str(out), "--resume", "--timesteps", str(steps + 512), "--no-progress",
+                    "--eval-episodes", "20")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f"from step {steps:,}" in again.stdout
+    for name in ("model.zip", "results.json", "report.md", "learning_curve.png", "policy.png", "state.json"):
+        assert (out / name).is_file(), name
+    done = json.loads((out / "state.json").read_text())
+    curve = [c["timesteps"] for c in done["curve"]]
+    assert curve == sorted(set(curve)) and curve[-1] == steps + 512
+    assert done["curve"][:len(state["curve"])] == [c for c in state["curve"] if c["timesteps"] <= steps]
+
+
+@pytest.mark.parametrize("damage", ["state", "checkpoint"])
+def test_a_damaged_run_folder_gives_one_line(capsys, smoke_run, tmp_path, damage):
+    """A truncated state.json or checkpoint: --resume answers one line (exit 2), no traceback."""
+    import shutil
+
+    src, proc = smoke_run
+    assert proc.returncode == 0
+    out = tmp_path / "copy"
+    shutil.copytree(src, out)
+    path = out / "state.json" if damage == "state" else train.checkpoints(out)[-1][1]
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    err = _bad(capsys, ["--out", str(out), "--resume", "--timesteps", "2048"])
+    assert (path.name if damage == "state" else "damaged") in err
 
 
 # ------------------------------------------------------------------ bad input
@@ -192,12 +264,14 @@ def test_ppo_results_refuses_to_reuse_a_run_with_other_hyperparameters(tmp_path)
     out.mkdir()
     hp = load_hyperparams("SingleStore-v0").to_dict()
     (out / "results.json").write_text("{}")
-    (out / "state.json").write_text(json.dumps({"hyperparams": hp, "train_seconds": 1.0}))
+    state = {"args": {}, "hyperparams": hp, "scenario_overrides": {}, "reward_scale": 1.0, "curve": [],
+             "train_seconds": 1.0}
+    (out / "state.json").write_text(json.dumps(state))
     args = ppo_results.build_parser().parse_args(["--runs", str(tmp_path)])
-    assert ppo_results.train_command("liqenv/SingleStore-v0", 0, out, args, ("sdp",)) is None
-    (out / "state.json").write_text(json.dumps({"hyperparams": {**hp, "n_epochs": 3}, "train_seconds": 1.0}))
+    assert ppo_results.train_spec("liqenv/SingleStore-v0", 0, out, args, ("sdp",)) is None
+    (out / "state.json").write_text(json.dumps({**state, "hyperparams": {**hp, "n_epochs": 3}}))
     with pytest.raises(ValueError, match="n_epochs=3"):
-        ppo_results.train_command("liqenv/SingleStore-v0", 0, out, args, ("sdp",))
+        ppo_results.train_spec("liqenv/SingleStore-v0", 0, out, args, ("sdp",))
     forced = ppo_results.build_parser().parse_args(["--runs", str(tmp_path), "--force"])
-    cmd = ppo_results.train_command("liqenv/SingleStore-v0", 0, out, forced, ("sdp",))
-    assert cmd[cmd.index("--out") + 1] == str(out) and "--force" in cmd
+    spec = ppo_results.train_spec("liqenv/SingleStore-v0", 0, out, forced, ("sdp",))
+    assert spec.out == out and spec.force and spec.resume_from is None and spec.seed == 0
