@@ -23,6 +23,7 @@ HYPERPARAMS_PATH = Path(__file__).with_name("hyperparams.yaml")
 ALGOS = ("ppo", "maskable-ppo")
 ACTIVATIONS = ("tanh", "relu")
 SCHEDULES = ("constant", "linear")
+POLICIES = ("mlp", "factored")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class Hyperparams:
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
     net_arch: tuple[int, ...] = (64, 64)
+    policy: str = "mlp"
+    embed_dim: int = 64
     activation: str = "tanh"
     ortho_init: bool = True
     initial_act_prob: Any = None
@@ -59,7 +62,7 @@ class Hyperparams:
         if self.algo not in ALGOS:
             bad("algo", f"expected one of {', '.join(ALGOS)}")
         for name in ("total_timesteps", "n_envs", "n_steps", "batch_size", "n_epochs", "eval_freq",
-                     "eval_episodes"):
+                     "eval_episodes", "embed_dim"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 bad(name, "must be a positive integer")
@@ -77,6 +80,10 @@ class Hyperparams:
             bad("lr_schedule", f"expected one of {', '.join(SCHEDULES)}")
         if self.activation not in ACTIVATIONS:
             bad("activation", f"expected one of {', '.join(ACTIVATIONS)}")
+        if self.policy not in POLICIES:
+            bad("policy", f"expected one of {', '.join(POLICIES)}")
+        if self.policy == "factored" and self.algo != "maskable-ppo":
+            bad("policy", "factored needs algo maskable-ppo (agents.factored.FactoredMaskablePolicy)")
         if not isinstance(self.ortho_init, bool):
             bad("ortho_init", "must be true or false")
         p0 = self.initial_act_prob
@@ -217,7 +224,9 @@ def build_model(hp: Hyperparams, venv: Any, seed: int, tensorboard_log: str | No
 
     ``scenario`` (the env's :class:`~liqenv.scenario.Scenario`; default:
     the first copy's, ``venv.get_attr("scenario")``) tells
-    ``hp.initial_act_prob`` which action components close stores or ship stock.
+    ``hp.initial_act_prob`` which action components close stores or ship stock,
+    and ``hp.policy="factored"`` which observation columns and action
+    components belong to which store (:mod:`agents.factored`).
     """
     cls = algo_class(hp.algo)
     policy: Any = "MlpPolicy"
@@ -228,12 +237,17 @@ def build_model(hp: Hyperparams, venv: Any, seed: int, tensorboard_log: str | No
         from .maskable import FastMaskablePolicy, rare_action_bias
 
         policy = FastMaskablePolicy
+        if scenario is None:
+            scenario = venv.get_attr("scenario", [0])[0]
         if hp.initial_act_prob is not None:
-            if scenario is None:
-                scenario = venv.get_attr("scenario", [0])[0]
             from liqenv.spaces import ActionLayout
 
             kwargs["policy_kwargs"]["action_logit_bias"] = rare_action_bias(
                 ActionLayout(scenario), float(hp.initial_act_prob))
+        if hp.policy == "factored":
+            from .factored import FactoredMaskablePolicy, policy_kwargs_for
+
+            policy = FactoredMaskablePolicy
+            kwargs["policy_kwargs"] = policy_kwargs_for(scenario, kwargs["policy_kwargs"], hp.embed_dim)
     return cls(policy, venv, seed=seed, device="cpu", tensorboard_log=tensorboard_log,
                verbose=verbose, **kwargs)
