@@ -223,9 +223,10 @@ def test_a_model_trained_on_ten_stores_acts_on_the_forty_store_chain():
         assert info["rule_violations"] == 0
         steps += 1
     assert steps == big.unwrapped.scenario.horizon
-    # and it can be trained further on the big chain
-    moved.set_env(make_training_env("liqenv/Chain-v0", 2, 1, 1.0))
-    moved.learn(64)
+    # and it can be trained further on the big chain (transfer onto a training batch)
+    tuned = transfer(model, make_training_env("liqenv/Chain-v0", 2, 1, 1.0))
+    tuned.learn(64)
+    assert tuned.policy.layout.n_stores == 40
 
 
 def test_transfer_refuses_a_chain_with_other_features():
