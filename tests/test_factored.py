@@ -180,6 +180,29 @@ def test_factored_actions_respect_the_masks_on_every_multi_store_preset(sid):
         assert acted["ship"] > 0
 
 
+def test_uniform_pricing_gets_one_chain_markdown_from_the_pooled_stores():
+    from liqenv.env import LiquidationEnv
+    from liqenv.scenario import apply_overrides
+
+    sc = apply_overrides(sub_chain([0, 1, 2, 36]), {"uniform_pricing": True})
+    lo = FactoredLayout.from_scenario(sc)
+    assert lo.uniform and lo.nvec[0] == lo.n_levels and len(lo.nvec) == 1 + len(lo.close_stores)
+    pol = bare_policy(sc)
+    obs = np.random.default_rng(2).uniform(0, 1, (3, lo.obs_size)).astype(np.float32)
+    a, v = _logits_and_value(pol, obs)
+    b, w = _logits_and_value(pol, permute_obs(obs, lo, np.array([2, 0, 3, 1])))
+    np.testing.assert_allclose(b[:, : lo.n_levels], a[:, : lo.n_levels], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(w, v, rtol=1e-5, atol=1e-5)
+    env = LiquidationEnv(sc)
+    model = build_model(load_hyperparams("Chain-v0", SMALL), native_env(sc), seed=0, scenario=sc)
+    obs, _ = env.reset(seed=0)
+    done = False
+    while not done:
+        act, _ = model.predict(obs, deterministic=False, action_masks=env.action_masks())
+        obs, _, done, _, info = env.step(act)
+        assert info["rule_violations"] == 0
+
+
 # ------------------------------------------------------------------ persistence and transfer
 def test_save_load_round_trip_gives_the_same_actions(tmp_path):
     sid = "liqenv/TransferChain-v0"
@@ -246,7 +269,7 @@ def test_factored_ppo_learns_to_beat_the_practitioner_rule_on_two_store():
     """A short run on TwoStore-v0 beats the practitioner rule on 300 common episodes (paired)."""
     sid = "liqenv/TwoStore-v0"
     hp = load_hyperparams(sid, {"policy": "factored", "n_envs": 8, "n_steps": 64, "batch_size": 128,
-                                "n_epochs": 10, "total_timesteps": 60_000})
+                                "n_epochs": 10, "total_timesteps": 15_000})
     sc = make_env(sid).unwrapped.scenario
     venv = make_training_env(sid, hp.n_envs, 123, float((sc.inventory * sc.list_price).sum()))
     model = build_model(hp, venv, seed=0)
