@@ -21,6 +21,15 @@ MULTI_STORE = sorted(k for k, f in PRESETS.items() if ActionLayout(f()).kind == 
 SMALL = dict(n_envs=2, n_steps=32, batch_size=32, n_epochs=1, embed_dim=16)
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """As train.py: one thread (two threads on a loaded 2-core machine spin for minutes)."""
+    n = th.get_num_threads()
+    th.set_num_threads(1)
+    yield
+    th.set_num_threads(n)
+
+
 def sub_chain(stores: list[int]):
     """``Chain-v0`` restricted to ``stores`` (same per-store rules and features)."""
     sc = make_scenario("Chain-v0")
