@@ -215,10 +215,19 @@ class FactoredNet(nn.Module):
         self.latent_dim_vf = d
         self.encoder_pi = _mlp([F, d, d], act)
         self.context_pi = _mlp([2 * d + G, d], act)
-        self.store_trunk = _mlp([2 * d, d], act)
+        # the heads' hidden layers act on concatenations ([store, context],
+        # [source, destination, pair features, context]); they are kept as one
+        # linear map per part so that the context's and each store's share is
+        # computed once, not once per store or per pair
+        self.act = act()
+        self.store_in = nn.Linear(d, d)
+        self.store_ctx = nn.Linear(d, d, bias=False)
         self.markdown_out = nn.Linear(d, lo.n_levels)
         self.close_out = nn.Linear(d, 2)
-        self.pair_trunk = _mlp([3 * d + len(PAIR_FEATURES), d], act)
+        self.pair_src = nn.Linear(d, d)
+        self.pair_dst = nn.Linear(d, d, bias=False)
+        self.pair_in = nn.Linear(len(PAIR_FEATURES), d, bias=False)
+        self.pair_ctx = nn.Linear(d, d, bias=False)
         self.ship_out = nn.Linear(d, lo.n_menu)
         self.encoder_vf = _mlp([F, d, d], act)
         self.context_vf = _mlp([2 * d + G, d], act)
@@ -228,10 +237,15 @@ class FactoredNet(nn.Module):
             self.register_buffer(name, th.as_tensor(np.asarray(x), dtype=dtype), persistent=False)
 
         buf("store_cols", np.asarray(lo.store_cols, dtype=np.int64).reshape(lo.n_stores, -1), th.long)
+        # store s's columns are usually the block s*F .. s*F+F-1 (a view suffices)
+        cols = np.asarray(lo.store_cols, dtype=np.int64).reshape(lo.n_stores, -1)
+        self._blocks = bool(np.array_equal(cols.ravel(), np.arange(cols.size)))
         buf("static", np.asarray(lo.static, dtype=np.float32).reshape(lo.n_stores, -1), th.float32)
         buf("global_cols", np.asarray(lo.global_cols, dtype=np.int64), th.long)
         buf("price_rows", np.asarray(lo.price_stores, dtype=np.int64), th.long)
         buf("close_rows", np.asarray(lo.close_stores, dtype=np.int64), th.long)
+        every = tuple(range(lo.n_stores))  # every store in order: no gather needed
+        self._every_price, self._every_close = lo.price_stores == every, lo.close_stores == every
         buf("selling_rows", np.flatnonzero(np.asarray(lo.static)[:, 0] > 0), th.long)
         pairs = np.asarray(lo.pairs, dtype=np.int64).reshape(-1, 2)
         buf("src", pairs[:, 0], th.long)
@@ -244,29 +258,29 @@ class FactoredNet(nn.Module):
 
     def _embed(self, obs: th.Tensor, encoder: nn.Module, context: nn.Module) -> tuple[th.Tensor, th.Tensor]:
         B = obs.shape[0]
-        x = th.cat([obs[:, self.store_cols], self.static.expand(B, -1, -1)], dim=-1)  # (B, S, F)
+        S, F = self.store_cols.shape
+        own = (obs[:, : S * F].reshape(B, S, F) if self._blocks else obs[:, self.store_cols])
+        x = th.cat([own, self.static.expand(B, -1, -1)], dim=-1)  # (B, S, F)
         e = encoder(x)
         c = context(th.cat([e.mean(dim=1), e.amax(dim=1), obs[:, self.global_cols]], dim=-1))
         return e, c
 
     def forward_actor(self, obs: th.Tensor) -> th.Tensor:
         e, c = self._embed(obs, self.encoder_pi, self.context_pi)
-        B, d = c.shape
         parts = []
         if self.layout.uniform:  # one chain markdown: the store head on the mean selling store
-            h = self.store_trunk(th.cat([e[:, self.selling_rows].mean(dim=1), c], dim=-1))
+            h = self.act(self.store_in(e[:, self.selling_rows].mean(dim=1)) + self.store_ctx(c))
             parts.append(self.markdown_out(h))
         if len(self.price_rows) or len(self.close_rows):
-            h = self.store_trunk(th.cat([e, c[:, None].expand(B, e.shape[1], d)], dim=-1))  # (B, S, d)
+            h = self.act(self.store_in(e) + self.store_ctx(c)[:, None])  # (B, S, d)
             if len(self.price_rows):
-                parts.append(self.markdown_out(h[:, self.price_rows]).flatten(1))
+                parts.append(self.markdown_out(h if self._every_price else h[:, self.price_rows]).flatten(1))
             if len(self.close_rows):
-                parts.append(self.close_out(h[:, self.close_rows]).flatten(1))
+                parts.append(self.close_out(h if self._every_close else h[:, self.close_rows]).flatten(1))
         if len(self.src):
-            P = len(self.src)
-            z = th.cat([e[:, self.src], e[:, self.dst], c[:, None].expand(B, P, d),
-                        self.pair_feats.expand(B, -1, -1)], dim=-1)
-            parts.append(self.ship_out(self.pair_trunk(z)).flatten(1))
+            z = (self.pair_src(e)[:, self.src] + self.pair_dst(e)[:, self.dst] + self.pair_in(self.pair_feats)
+                 + self.pair_ctx(c)[:, None])
+            parts.append(self.ship_out(self.act(z)).flatten(1))
         return th.cat(parts, dim=1)
 
     def forward_critic(self, obs: th.Tensor) -> th.Tensor:
