@@ -28,7 +28,8 @@ SCHEDULES = ("constant", "linear")
 #: Upper bounds of the integer hyperparameters: beyond them a run cannot
 #: finish or its rollout buffer cannot be allocated (a typo, not a setting).
 INT_BOUNDS = {"total_timesteps": 10**9, "n_envs": 2**16, "n_steps": 2**20, "batch_size": 2**24,
-              "n_epochs": 10**4, "eval_freq": 10**9, "eval_episodes": 10**6}
+              "n_epochs": 10**4, "eval_freq": 10**9, "eval_episodes": 10**6, "embed_dim": 2**14}
+POLICIES = ("mlp", "factored")
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class Hyperparams:
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
     net_arch: tuple[int, ...] = (64, 64)
+    policy: str = "mlp"
+    embed_dim: int = 64
     activation: str = "tanh"
     ortho_init: bool = True
     initial_act_prob: Any = None
@@ -82,6 +85,10 @@ class Hyperparams:
             bad("lr_schedule", f"expected one of {', '.join(SCHEDULES)}")
         if self.activation not in ACTIVATIONS:
             bad("activation", f"expected one of {', '.join(ACTIVATIONS)}")
+        if self.policy not in POLICIES:
+            bad("policy", f"expected one of {', '.join(POLICIES)}")
+        if self.policy == "factored" and self.algo != "maskable-ppo":
+            bad("policy", "factored needs algo maskable-ppo (agents.factored.FactoredMaskablePolicy)")
         if not isinstance(self.ortho_init, bool):
             bad("ortho_init", "must be true or false")
         p0 = self.initial_act_prob
@@ -208,7 +215,9 @@ def build_model(hp: Hyperparams, venv: Any, seed: int, tensorboard_log: str | No
 
     ``scenario`` (the env's :class:`~liqenv.scenario.Scenario`; default:
     the first copy's, ``venv.get_attr("scenario")``) tells
-    ``hp.initial_act_prob`` which action components close stores or ship stock.
+    ``hp.initial_act_prob`` which action components close stores or ship stock,
+    and ``hp.policy="factored"`` which observation columns and action
+    components belong to which store (:mod:`agents.factored`).
     """
     cls = algo_class(hp.algo)
     policy: Any = "MlpPolicy"
@@ -219,12 +228,17 @@ def build_model(hp: Hyperparams, venv: Any, seed: int, tensorboard_log: str | No
         from .maskable import FastMaskablePolicy, rare_action_bias
 
         policy = FastMaskablePolicy
+        if scenario is None:
+            scenario = venv.get_attr("scenario", [0])[0]
         if hp.initial_act_prob is not None:
-            if scenario is None:
-                scenario = venv.get_attr("scenario", [0])[0]
             from liqenv.spaces import ActionLayout
 
             kwargs["policy_kwargs"]["action_logit_bias"] = rare_action_bias(
                 ActionLayout(scenario), float(hp.initial_act_prob))
+        if hp.policy == "factored":
+            from .factored import FactoredMaskablePolicy, policy_kwargs_for
+
+            policy = FactoredMaskablePolicy
+            kwargs["policy_kwargs"] = policy_kwargs_for(scenario, kwargs["policy_kwargs"], hp.embed_dim)
     return cls(policy, venv, seed=seed, device="cpu", tensorboard_log=tensorboard_log,
                verbose=verbose, **kwargs)

@@ -62,8 +62,22 @@ def detect_algo(path: str | os.PathLike) -> str:
             data = json.loads(zf.read("data").decode())
     except (zipfile.BadZipFile, KeyError, ValueError) as e:
         raise ValueError(f"model file {p!r}: not a Stable-Baselines3 model ({type(e).__name__})") from None
-    module = str(data.get("policy_class", {}).get("__module__", ""))
-    return "maskable-ppo" if "maskable" in module else "ppo"
+    from stable_baselines3.common.save_util import json_to_data
+
+    entry = data.get("policy_class", {})
+    try:  # a class saved by reference (agents.maskable, agents.factored): importing it is cheap
+        cls = json_to_data(json.dumps({"policy_class": entry})).get("policy_class")
+    except Exception:  # noqa: BLE001  (an unreadable class: judge by its module's name)
+        cls = None
+    if isinstance(cls, type):
+        return "maskable-ppo" if _is_maskable(cls) else "ppo"
+    return "maskable-ppo" if "maskable" in str(entry.get("__module__", "")) else "ppo"
+
+
+def _is_maskable(policy_class: type) -> bool:
+    from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
+
+    return issubclass(policy_class, MaskableActorCriticPolicy)
 
 
 def load_model(path: str | os.PathLike, env: Any = None) -> tuple[Any, str]:
@@ -122,7 +136,7 @@ class PPOPolicy(Policy):
         elif hasattr(model_path, "predict") and hasattr(model_path, "observation_space"):
             self.model_path = "<in-memory model>"
             self.model = model_path
-            self.algo = "maskable-ppo" if "maskable" in type(model_path.policy).__module__ else "ppo"
+            self.algo = "maskable-ppo" if _is_maskable(type(model_path.policy)) else "ppo"
         else:
             raise ValueError(f"model_path={model_path!r}: expected a model file or an SB3 model")
         space = (getattr(self.env, "unwrapped", self.env).observation_space if self.env is not None
