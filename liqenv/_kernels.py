@@ -220,7 +220,8 @@ def wanted_batch(dm, t, price, on_hand, effect, key, live, out):
     """Units customers want (MODEL.md section 3) at every (copy, store) where
     ``live`` (the others are left as they are), at ``price`` and ``on_hand``."""
     rates, scale, decay, shape_k, spread = dm.rates, dm.scale, dm.decay, dm.shape_k, dm.spread
-    base, lift, elasticity, beta, z0, list_price, cv = dm.base, dm.lift, dm.elasticity, dm.beta, dm.z0, dm.list_price, dm.cv
+    base, lift, elasticity, beta = dm.base, dm.lift, dm.elasticity, dm.beta
+    z0, list_price, cv = dm.z0, dm.list_price, dm.cv
     B, S = out.shape
     C = scale.shape[0]
     for b in range(B):
@@ -503,7 +504,8 @@ def _plan_transfers(m, st, d, o, announce, units):
 @njit(**_FLAGS)
 def _transfer(m, st, o, announce, units):
     t_, close_at, on_hand, pipeline, notice = st.t, st.close_at, st.on_hand, st.pipeline, m.notice
-    src, dst, lead, unit_cost, fixed, shipped, cost = m.src, m.dst, m.lead, m.ship_cost, m.ship_fixed, o.shipped, o.transfer_cost
+    src, dst, lead, unit_cost, fixed = m.src, m.dst, m.lead, m.ship_cost, m.ship_fixed
+    shipped, cost = o.shipped, o.transfer_cost
     B, S = close_at.shape
     m_rows = m.list_price.shape[0]  # per-copy rows: 1 or B
     for b in range(B):
@@ -574,7 +576,8 @@ def _sell_and_charge(m, st, o, wanted):
             rev += sl * price[b, s]
             if m.has_lock and lock_triggers(t, lock_period[row, s], closed):
                 locked[b, s] = True
-            op += period_cost(closed, m.has_lock and locked[b, s], operating[row, s, t], locked_rent[row, s, t])
+            op += period_cost(closed, m.has_lock and locked[b, s], operating[row, s, t],
+                              locked_rent[row, s, t])
         revenue[b] = rev
         op_cost[b] = op
 
@@ -619,7 +622,8 @@ def _salvage_and_deliver(m, st, o):
 # ---- phase 5: the period's reward and the episode's totals
 @njit(**_FLAGS)
 def _settle(m, st, o):
-    t_, last_sold, sold_total, salvaged_total, profit_total = st.t, st.last_sold, st.sold_total, st.salvaged_total, st.profit_total
+    t_, last_sold, sold_total = st.t, st.last_sold, st.sold_total
+    salvaged_total, profit_total = st.salvaged_total, st.profit_total
     salvaged, sold, salvage_price, reward, done = o.salvaged, o.sold, m.salvage_price, o.reward, o.done
     revenue, op, hc, tc, value = o.revenue, o.operating_cost, o.holding_cost, o.transfer_cost, o.salvage_value
     B, S = sold.shape
