@@ -15,7 +15,7 @@ midpoint between the best single markdown held all event (exact value
 episodes.  A policy that sees nothing useful (constant features) posts one
 markdown all event and cannot reach it.
 
-Check: ``python -m pytest exercises/checks/test_ex5_features.py`` (about 30 s).
+Check: ``python -m pytest exercises/checks/test_ex5_features.py`` (under a minute).
 """
 
 from __future__ import annotations
