@@ -29,6 +29,7 @@
 
 # %%
 # Install liqenv on a hosted notebook service (Colab, Binder, ...); a no-op where it is importable.
+# The URL is where the repository is published: point it at your course's copy.
 import importlib.util
 
 if importlib.util.find_spec("liqenv") is None:

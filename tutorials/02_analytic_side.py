@@ -26,6 +26,7 @@
 
 # %%
 # Install liqenv on a hosted notebook service (Colab, Binder, ...); a no-op where it is importable.
+# The URL is where the repository is published: point it at your course's copy.
 import importlib.util
 
 if importlib.util.find_spec("liqenv") is None:
@@ -93,8 +94,10 @@ plt.show()
 # %% [markdown]
 # ## Greedy and fixed-price policies, on common random numbers
 #
-# `pds` (Yang et al. 2019's greedy policy on the deterministic representation,
-# re-solved every day) and `fp` (the best fixed price) need no dynamic
+# `pds` (Yang et al. 2019's greedy on the deterministic representation,
+# re-solved every day from the units and days left) and `fp` (their fixed
+# price: the N-th highest expected valuation over the event, posted every
+# day) need no dynamic
 # programme.  Every policy plays the same episodes (env seeds
 # `0 .. episodes-1`), so their differences are paired.  Full setting: 1,000
 # episodes; smoke: 100.
