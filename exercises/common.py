@@ -23,7 +23,7 @@ import numpy as np
 import liqenv  # noqa: F401  (registers liqenv/*)
 
 __all__ = ["exercise_seed", "rng_for", "implementation", "Instance", "random_instances",
-           "LADDER", "rollout", "rollout_fixed_markdowns", "EX5_INSTANCE", "EX5_STEPS",
+           "LADDER", "rollout", "EX5_INSTANCE", "EX5_STEPS",
            "FeatureObservation", "train_ppo_on_features", "evaluate_model"]
 
 #: The markdown ladder of every single-store scenario: 0%, 5%, ..., 95%.
@@ -115,22 +115,6 @@ def rollout(env: gym.Env, act: Callable[[np.ndarray], Any], seeds) -> np.ndarray
             done = done or truncated
         profits.append(profit)
     return np.array(profits)
-
-
-def rollout_fixed_markdowns(inst: Instance, episodes: int, seed: int) -> np.ndarray:
-    """Profits, shape ``(len(LADDER), episodes)``, of posting each ladder
-    markdown in every period, on env seeds ``seed .. seed + episodes - 1``
-    (the same customers for every markdown: common random numbers)."""
-    env = gym.make_vec("liqenv/SingleStore-v0", num_envs=episodes, vectorization_mode="vector_entry_point",
-                       **inst.overrides())
-    out = np.zeros((len(LADDER), episodes))
-    for level in range(len(LADDER)):
-        env.reset(seed=seed)
-        for _ in range(inst.horizon):
-            _, reward, _, _, _ = env.step(np.full(episodes, level))
-            out[level] += reward
-    env.close()
-    return out
 
 
 # ----------------------------------------------------------- exercise 5 harness
