@@ -2,7 +2,7 @@
 
     python sweep.py --scenarios SingleStore-v0 --samples 16 --timesteps 100000 \\
         --space learning_rate=loguniform:1e-4:1e-2 --space n_steps=64,128,256 --space ent_coef=uniform:0:0.01
-    python sweep.py --mode grid --scenarios SingleStore-v0,Weekend-v0 --seeds 0,1,2 --space learning_rate=1e-3,2e-3
+    python sweep.py --mode grid --scenarios SingleStore-v0,Weekend-v0 --seeds 0,1,2 --space learning_rate=0.001,0.002
     python sweep.py --address auto ...                  # join a running cluster (ray start --head)
     python sweep.py --storage runs/sweeps --name NAME --resume   # continue an interrupted sweep
 

@@ -22,9 +22,10 @@ second training loop:
 Only ``ray.tune`` names are used (Ray >= 2.41): ``ray.train`` calls inside
 Tune functions fail on current Ray.
 
-Test hook: with ``LIQENV_SWEEP_FAIL_ONCE=<folder>`` a trial of seed ``k``
-raises once after its first checkpoint when ``<folder>/seed<k>`` exists
-(the file is removed first): a worker dying mid-run, for the tests.
+Test hook: with ``LIQENV_SWEEP_FAIL=<folder>``, a trial of seed ``k`` raises
+after its first checkpoint while ``<folder>/seed<k>`` exists, which holds
+how many more times to fail (default 1; the file goes at 0): a worker dying
+mid-run, for the tests.
 """
 
 from __future__ import annotations
@@ -41,11 +42,11 @@ from typing import Any, Callable, Mapping, Sequence
 from .job import TrainSpec, checkpoints, read_state, run_training
 
 __all__ = ["trial", "trainable", "init_ray", "check_address", "run_specs", "SpecTable", "SpecList",
-           "METRIC", "FAIL_ONCE_ENV"]
+           "METRIC", "FAIL_ENV"]
 
 #: What the searcher and ASHA compare: the best validation profit so far (the one ``model.zip`` keeps).
 METRIC = "best_validation_profit"
-FAIL_ONCE_ENV = "LIQENV_SWEEP_FAIL_ONCE"
+FAIL_ENV = "LIQENV_SWEEP_FAIL"
 #: Run outputs a final checkpoint carries (the resumable ones are in each validation's).
 _FINAL = ("model.zip", "results.json", "report.md", "learning_curve.png", "policy.png", "state.json")
 
@@ -111,9 +112,10 @@ def trial(config: dict, spec_of: Callable[[Mapping[str, Any]], TrainSpec], cpus:
             shutil.copy2(step_zip, Path(tmp) / "checkpoints" / step_zip.name)
             tune.report(metrics(read_state(run), steps, profit, False),
                         checkpoint=tune.Checkpoint.from_directory(tmp))
-        if fail is not None and fail.exists():
-            fail.unlink()
-            raise RuntimeError(f"{FAIL_ONCE_ENV}: injected failure after step {steps}")
+        if fail is not None and fail.exists():  # the test hook (module docstring)
+            left = int(fail.read_text() or 1) - 1
+            fail.write_text(str(left)) if left > 0 else fail.unlink()
+            raise RuntimeError(f"{FAIL_ENV}: injected failure after step {steps}")
 
     result = run_training(spec, report)
     if result.interrupted:
@@ -145,7 +147,7 @@ def _adopt(src: Path, run: Path, step_name: str | None = None) -> Path:
 
 
 def _fail_marker(seed: int) -> Path | None:
-    folder = os.environ.get(FAIL_ONCE_ENV)
+    folder = os.environ.get(FAIL_ENV)
     return Path(folder) / f"seed{seed}" if folder else None
 
 
