@@ -49,21 +49,16 @@ import os
 import shlex
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import train
 from agents.config import HYPERPARAMS_PATH, Hyperparams, canonical_scenario
+from train import UsageError, _Parser, arg  # the command-line conventions of train.py
 
 MODES = ("search", "grid")
 DISTRIBUTIONS = ("uniform", "loguniform", "int", "logint")
-
-
-def arg(default: Any, help: str, **kw: Any) -> Any:
-    """A dataclass field carrying its command-line help."""
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata={"help": help, **kw})
-    return field(default=default, metadata={"help": help, **kw})
 
 
 @dataclass
@@ -91,15 +86,6 @@ class Args:
     baselines: str = arg("", "baselines of each trial's validation curve and final table ('' for none)")
     hyperparams: str = arg(str(HYPERPARAMS_PATH), "hyperparameter file (RL Zoo style YAML)")
     search_seed: int = arg(0, "seed of the Optuna sampler")
-
-
-class UsageError(ValueError):
-    """Bad command-line input: one line on stderr, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, no usage block
-        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -185,7 +171,6 @@ def parse_space(items: list[str], mode: str) -> list[Dimension]:
 
 def make_plan(args: Args, argv: list[str] | None = None) -> dict:
     """Everything checked before Ray starts: templates per scenario, the space, the Tune settings."""
-    import train
     from agents.sweep import SpecTable
 
     for name in ("samples", "grace", "reduction", "cpus_per_trial", "eval_episodes", "timesteps", "num_cpus"):
@@ -228,10 +213,7 @@ def make_plan(args: Args, argv: list[str] | None = None) -> dict:
                  "--hyperparams", args.hyperparams] + [a for s in args.set for a in ("--set", s)]
         if args.timesteps is not None:
             targv += ["--timesteps", str(args.timesteps)]
-        try:
-            t = train.make_spec(*train.parse_args(targv), targv)
-        except train.UsageError as e:
-            raise UsageError(str(e)) from None
+        t = train.make_spec(*train.parse_args(targv), targv)  # raises UsageError (train.py's checks)
         for d in dims:  # each value (or bound) must make valid hyperparameters with the fixed ones
             for v in d.examples():
                 try:

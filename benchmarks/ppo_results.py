@@ -300,6 +300,10 @@ def main(argv: list[str] | None = None) -> int:
         if short in NOTES:
             lines += ["", NOTES[short]]
         lines.append("")
+    if args.ray:
+        import ray
+
+        ray.shutdown()
     md = Path(args.md)
     publish("\n".join(lines), md)
     md.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")

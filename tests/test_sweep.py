@@ -105,3 +105,24 @@ def test_two_node_cluster_failures_resume_from_checkpoints_and_restore(tmp_path,
         assert not (fail / "seed0").exists() and not (fail / "seed1").exists()
     finally:
         cluster.shutdown()
+
+
+@pytest.mark.slow
+def test_ppo_results_on_ray_gives_the_tables_of_the_process_pool(tmp_path):
+    """The same seed trained as a Tune trial (``--ray``) and in-process: the same model, so the same
+    table (the training times aside)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import ppo_results
+
+    tables = {}
+    for label, extra in (("local", []), ("ray", ["--ray"])):
+        md = tmp_path / f"{label}.md"
+        assert ppo_results.main(["--scenarios", "SingleStore-v0", "--seeds", "0", "--timesteps", "1",
+                                 "--eval-episodes", "20", "--runs", str(tmp_path / label), "--md", str(md),
+                                 *extra]) == 0
+        tables[label] = json.loads(md.with_suffix(".json").read_text())["scenarios"]["liqenv/SingleStore-v0"]
+        assert (tmp_path / label / "SingleStore-v0" / "seed0" / "results.json").is_file()
+    for key in ("ppo_seed_means", "baselines", "reference"):
+        assert tables["ray"][key] == tables["local"][key]
