@@ -5,7 +5,9 @@
 
 Episode ``i`` of every policy runs on env seed ``seed + i``.  A policy is a
 registered name (``baselines.available()``) or ``prefix=path`` for a learned
-model (``ppo=runs/x/model.zip``).  ``--set field=value`` overrides a scenario
+model (``ppo=runs/x/model.zip``); this script imports the packages that
+provide them (``baselines``, ``agents``) and runs the harness of
+:mod:`liqenv.evaluation`.  ``--set field=value`` overrides a scenario
 field; the value is read as YAML (``1800`` int, ``0.5`` float, ``[1,2]`` list).
 Bad input prints one line to stderr and exits with status 2.
 """
@@ -42,7 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from baselines.evaluation import evaluate, format_table, parse_overrides, write_json
+    # The providers of the policies offered here register them on import.
+    import agents  # noqa: F401  (ppo= / maskable_ppo= model loaders)
+    import baselines  # noqa: F401  (the analytic policies)
+    from liqenv.evaluation import evaluate, format_table, parse_overrides, write_json
 
     try:
         if args.episodes < 1:

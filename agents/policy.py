@@ -3,9 +3,10 @@
 ``PPOPolicy(model_path, env_or_scenario, deterministic=True)`` loads a model
 saved by ``train.py`` and acts with
 ``model.predict(obs, deterministic=True, action_masks=...)``.  Importing this
-module registers the loaders ``ppo`` and ``maskable_ppo`` with
-``baselines.evaluation``, so ``python evaluate.py --policies
-ppo=runs/x/model.zip,sdp,pds`` evaluates a model beside the baselines.
+module (or ``agents``) registers the loaders ``ppo`` and ``maskable_ppo``
+with the evaluation registry (:mod:`liqenv.evaluation.registry`), so
+``python evaluate.py --policies ppo=runs/x/model.zip,sdp,pds`` evaluates a
+model beside the baselines.
 
 **Action masks.**  A MaskablePPO model needs the masks of the rules
 (monotone markdowns, hold periods, leases, what may ship).  The adapter
@@ -37,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from baselines.base import Policy, scenario_of
+from liqenv.evaluation.registry import register_loader
 from liqenv.scenario import Scenario
 from liqenv.spaces import ObservationLayout
 
@@ -172,14 +174,9 @@ class PPOPolicy(Policy):
 
 
 def load_ppo(path: str, env: Any) -> PPOPolicy:
-    """Model loader for ``baselines.evaluation`` (``ppo=path`` and ``maskable_ppo=path``)."""
+    """Model loader of the evaluation registry (``ppo=path`` and ``maskable_ppo=path``)."""
     return PPOPolicy(path, env)
 
 
-try:
-    from baselines.evaluation import register_model_loader
-except ImportError:  # the harness is optional for the adapter itself
-    pass
-else:
-    register_model_loader("ppo", load_ppo)
-    register_model_loader("maskable_ppo", load_ppo)
+register_loader("ppo", load_ppo)
+register_loader("maskable_ppo", load_ppo)

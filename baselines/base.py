@@ -1,52 +1,54 @@
-"""The policy interface every analytic baseline (and the PPO adapter) implements.
+"""The base class of the analytic baselines, and their registration.
 
 ``baselines.make(name, env_or_scenario, **options)`` builds a policy;
-``baselines.available()`` lists the names.  A :class:`Policy` acts only from
-the observation (decoded with the scenario's
+``baselines.available()`` lists the names (both are the evaluation layer's
+registry, :mod:`liqenv.evaluation.registry`, into which :func:`register`
+adds each baseline when ``baselines`` is imported).  A :class:`Policy`
+acts only from the observation (decoded with the scenario's
 :class:`~liqenv.spaces.ObservationLayout`) and the scenario's public
 parameters, never from the env's hidden state (store effects, future
 demand).  Offline work (solving a dynamic programme) happens in
 :meth:`Policy.solve`, timed into ``solve_seconds``; per-step acting is timed
-by the evaluation harness.
+by the evaluation harness.  :class:`Policy` implements the harness's
+protocol (:mod:`liqenv.evaluation.protocol`).
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
+from liqenv.evaluation.protocol import UnsupportedScenario
+from liqenv.evaluation.registry import available, make
+from liqenv.evaluation.registry import register as register_factory
 from liqenv.scenario import Scenario
 from liqenv.spaces import ActionLayout, ObservationLayout
 
 __all__ = ["Policy", "UnsupportedScenario", "register", "make", "available", "scenario_of"]
 
 
-class UnsupportedScenario(ValueError):
-    """The policy cannot run on this scenario; the message says why."""
+@dataclass(frozen=True)
+class _Build:
+    """``(env_or_scenario, **options) -> cls(scenario, **options)``, the registry's factory."""
 
+    cls: type
 
-_REGISTRY: dict[str, Callable[..., "Policy"]] = {}
+    def __call__(self, env_or_scenario: Any, **options: Any) -> "Policy":
+        return self.cls(scenario_of(env_or_scenario), **options)
 
 
 def register(name: str) -> Callable[[type], type]:
-    """Class decorator adding a policy to :func:`make` under ``name``."""
+    """Class decorator: policy ``name`` for ``baselines.make(name, env_or_scenario, **options)``."""
 
     def deco(cls: type) -> type:
-        if name in _REGISTRY and _REGISTRY[name] is not cls:
-            raise ValueError(f"policy name {name!r} registered twice")
-        _REGISTRY[name] = cls
+        register_factory(name, _Build(cls), module=cls.__module__)
         cls.name = name
         return cls
 
     return deco
-
-
-def available() -> list[str]:
-    """Names accepted by :func:`make`."""
-    _load_all()
-    return sorted(_REGISTRY)
 
 
 def scenario_of(env_or_scenario: Any) -> Scenario:
@@ -58,30 +60,6 @@ def scenario_of(env_or_scenario: Any) -> Scenario:
     if not isinstance(sc, Scenario):
         raise ValueError(f"env_or_scenario={env_or_scenario!r}: neither a Scenario nor a liqenv env")
     return sc
-
-
-def make(name: str, env_or_scenario: Any, **options: Any) -> "Policy":
-    """Build policy ``name`` for an env or scenario.
-
-    Raises ``ValueError`` for an unknown name and :class:`UnsupportedScenario`
-    (a ``ValueError``) when the policy cannot handle the scenario.
-    """
-    _load_all()
-    if name not in _REGISTRY:
-        raise ValueError(f"policy={name!r}: unknown; available: {', '.join(sorted(_REGISTRY))}")
-    return _REGISTRY[name](scenario_of(env_or_scenario), **options)
-
-
-def _load_all() -> None:
-    # Importing the modules runs their @register decorators.
-    import importlib
-    import pkgutil
-
-    import baselines
-
-    for mod in pkgutil.iter_modules(baselines.__path__):
-        if not mod.name.startswith("_") and mod.name != "base":
-            importlib.import_module(f"baselines.{mod.name}")
 
 
 class Policy:

@@ -90,6 +90,7 @@ def test_lp_value_bounds_exact_values(adp_uniform):
     assert adp_value == pytest.approx(PAPER_ADP_UNIFORM, rel=0.02)
 
 
+@pytest.mark.slow
 def test_adp_monte_carlo_close_to_paper(adp_uniform):
     env = liqenv.LiquidationEnv("SingleStore-v0", pricing="continuous")
     pol = adp_uniform

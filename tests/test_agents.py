@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import baselines
+import baselines  # noqa: F401  (registers "fp" and the other baselines)
 from agents.config import Hyperparams, build_model, canonical_scenario, load_hyperparams, reward_scale_for
 from agents.policy import PPOPolicy, detect_algo
 from agents.wrappers import make_training_env, native_available
 from baselines.base import Policy
-from baselines.evaluation import evaluate, make_env, model_loaders
+from liqenv.evaluation import evaluate, loaders, make_env
 
 TINY = {"inventory": 10, "horizon": 3}
 
@@ -116,7 +116,7 @@ def test_adapter_rejects_another_observation_layout_and_missing_files(saved_ppo,
 
 def test_loaders_registered_with_the_harness(saved_ppo):
     _, path = saved_ppo
-    assert {"ppo", "maskable_ppo"} <= set(model_loaders())
+    assert {"ppo", "maskable_ppo"} <= set(loaders())
     res = evaluate("liqenv/SingleStore-v0", [f"ppo={path}"], episodes=5, seed=3, overrides=TINY)
     direct = evaluate("liqenv/SingleStore-v0", {"ppo": lambda env: PPOPolicy(path, env)}, episodes=5,
                       seed=3, overrides=TINY)
@@ -161,15 +161,6 @@ def test_maskable_adapter_actions_satisfy_the_masks():
 
 
 # ------------------------------------------------------------------ learning
-class _FixedMidLadder(Policy):
-    """Posts the middle of the ladder every period (stand-in when ``fp`` is missing)."""
-
-    name = "mid_ladder"
-
-    def decide(self, obs):
-        return self.encode(self.scenario.ladder[len(self.scenario.ladder) // 2])
-
-
 @pytest.mark.slow
 def test_ppo_learns_to_beat_the_fixed_price_rule():
     """PPO on 10 units over 3 days beats FP (paired: the same 500 episodes) after 20k steps."""
@@ -177,8 +168,7 @@ def test_ppo_learns_to_beat_the_fixed_price_rule():
     vec = "native" if native_available() else "dummy"
     venv = make_training_env("liqenv/SingleStore-v0", hp.n_envs, 0, 10.0, TINY, vec=vec)
     model = build_model(hp, venv, seed=0)
-    ref = "fp" if "fp" in baselines.available() else (lambda env: _FixedMidLadder(env.unwrapped.scenario))
-    policies = {"ppo": lambda env: PPOPolicy(model, env), "ref": ref}
+    policies = {"ppo": lambda env: PPOPolicy(model, env), "ref": "fp"}
     before = evaluate("liqenv/SingleStore-v0", policies, episodes=500, seed=0, overrides=TINY)["results"]
     model.learn(20_000)
     after = evaluate("liqenv/SingleStore-v0", policies, episodes=500, seed=0, overrides=TINY)["results"]

@@ -15,7 +15,7 @@ from liqenv.dynamics import RuleViolation
 from liqenv.env import LiquidationEnv
 from liqenv.scenario import NO_CLOSE
 
-from conftest import InvariantChecker, masked_action, rules_scenario
+from helpers import InvariantChecker, masked_action, rules_scenario
 
 PRESET_IDS = sorted(liqenv.PRESETS)
 

@@ -13,7 +13,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import liqenv
 
-from conftest import masked_action
+from helpers import masked_action
 
 PRESET_IDS = sorted(liqenv.PRESETS)
 CONTINUOUS_IDS = ["SingleStore-v0", "SingleStoreExp-v0", "SingleStoreWeibull-v0"]

@@ -364,6 +364,7 @@ def _paired(env, policies, seeds):
     return {k: np.array(v) for k, v in out.items()}
 
 
+@pytest.mark.slow
 def test_heuristic_between_practitioner_and_optimum():
     grid = liqenv.TwoStoreGrid()
     points = [dict(inventory_b=150, op_pct_a=0.05, op_pct_b=0.15, transfer_cost=0.08, ratio=5.0, cv=0.9),
@@ -375,12 +376,15 @@ def test_heuristic_between_practitioner_and_optimum():
         pols = {n: baselines.make(n, env) for n in ("exact_dp", "craig_raman", "practitioner")}
         res = _paired(env, pols, np.arange(40))
         v_star = pols["exact_dp"].value_estimate
-        # heuristic minus optimum, corrected by the optimal policy's own draws (control variate)
-        diff = res["craig_raman"] - res["exact_dp"]
+        # The optimal policy's own draws are a control variate: its realised mean estimates
+        # the exact V* within noise, so the heuristic is compared with the optimum itself ...
+        dp = res["exact_dp"]
+        assert abs(dp.mean() - v_star) <= 4 * dp.std(ddof=1) / np.sqrt(len(dp)), (dp.mean(), v_star)
+        # ... and E[H] - V*, estimated by the paired difference, is not significantly positive.
+        diff = res["craig_raman"] - dp
         se = diff.std(ddof=1) / np.sqrt(len(diff))
-        assert v_star + diff.mean() <= v_star + 3 * se + 1e-9
+        assert diff.mean() <= 3 * se + 1e-9, (diff.mean(), se)
         gains.append((res["craig_raman"] - res["practitioner"]).mean())
-        assert pols["craig_raman"].value_estimate is not None
     assert np.mean(gains) > 0
 
 

@@ -11,7 +11,7 @@ import pytest
 
 import liqenv  # noqa: F401
 
-from conftest import masked_action
+from helpers import masked_action
 
 SCENARIOS = ["SingleStore-v0", "SingleStoreWeibull-v0", "TwoStore-v0", "Chain-v0",
              "TransferChain-v0", "DistributionCentre-v0"]

@@ -1,4 +1,4 @@
-"""The evaluation harness (baselines.evaluation) and its CLI (evaluate.py)."""
+"""The evaluation layer (liqenv.evaluation) and its CLI (evaluate.py)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from scipy import stats
 
 import baselines
 from baselines.base import Policy, UnsupportedScenario, register
-from baselines.evaluation import (RESULT_KEYS, ci_halfwidth, evaluate, format_table,
-                                  parse_overrides, register_model_loader, to_json_dict,
-                                  write_json)
+from liqenv.evaluation import (METRICS, RESULT_KEYS, ci_halfwidth, evaluate, format_table,
+                               make_env, parse_overrides, register_loader, resolve_policies,
+                               to_json_dict, write_json)
+from liqenv.evaluation import register as register_factory
+from liqenv.evaluation.registry import NamedFactory
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -63,7 +65,7 @@ def load_test_model(path, env):
     return FixedMarkdown(baselines.scenario_of(env), markdown=float(Path(path).read_text()))
 
 
-register_model_loader("test_model", load_test_model)
+register_loader("test_model", load_test_model)
 
 
 def fixed(markdown):
@@ -342,15 +344,11 @@ def test_cli_script_itself_rejects_bad_input():
     assert "definitely_not_a_policy" in p.stderr and "Traceback" not in p.stderr
 
 
-def test_cli_with_a_real_policy_if_available():
-    real = [n for n in baselines.available() if not n.startswith("test_")]
-    if not real:
-        pytest.skip("no real policy registered yet")
-    name = "fp" if "fp" in real else real[0]
-    p = run_cli(["--scenario", "liqenv/SingleStore-v0", "--policies", name, "--episodes", "2"],
+def test_cli_with_a_real_policy():
+    p = run_cli(["--scenario", "liqenv/SingleStore-v0", "--policies", "fp", "--episodes", "2"],
                 wrapper=False)
     assert p.returncode == 0, p.stderr
-    assert f"| {name} |" in p.stdout
+    assert "| fp |" in p.stdout
 
 
 # ------------------------------------------------------------ reproduce_yang
@@ -410,7 +408,110 @@ def test_batched_evaluation_equals_one_episode_at_a_time():
     b = evaluate("SingleStore-v0", fac, 40, seed=7, vec="single")
     assert a["results"]["fixed"]["profits"] == b["results"]["fixed"]["profits"]
     assert a["results"]["fixed"]["sell_through"] == b["results"]["fixed"]["sell_through"]
+    for name in METRICS:
+        assert np.array_equal(getattr(a["per_episode"]["fixed"], name),
+                              getattr(b["per_episode"]["fixed"], name)), name
     c = evaluate("SingleStore-v0", fac, 40, seed=7, vec="auto", workers=2)
     assert c["results"]["fixed"]["profits"] == a["results"]["fixed"]["profits"]
     with pytest.raises(ValueError, match="vec"):
         evaluate("SingleStore-v0", fac, 4, vec="fast")
+
+
+# ------------------------------------------------------------ per-episode metrics
+@pytest.mark.parametrize("scenario_id", ["liqenv/SingleStore-v0", "liqenv/TwoStore-v0"])
+def test_per_episode_metrics_add_up(scenario_id):
+    """The metrics of MODEL.md section 7, episode by episode: the reward identity, every unit
+    sold or salvaged, sell-through and net recovery on cost from the env's own figures."""
+    res = evaluate(scenario_id, {"f": fixed(0.2)}, episodes=5, seed=3)
+    m = res["per_episode"]["f"]
+    assert m.episodes == 5 and tuple(METRICS)[0] == "profit"
+    np.testing.assert_allclose(m.profit, m.revenue - m.operating_cost - m.holding_cost
+                               - m.transfer_cost + m.salvage_value, rtol=1e-12, atol=1e-9)
+    assert m.profit.tolist() == res["results"]["f"]["profits"]
+    assert m.units_sold.dtype.kind == "i" and m.units_salvaged.dtype.kind == "i"
+    env = make_env(scenario_id)
+    for i in range(5):
+        env.reset(seed=3 + i)
+        sc = env.unwrapped.scenario  # TwoStore-v0 draws one per reset
+        assert m.units_sold[i] + m.units_salvaged[i] == sc.total_inventory
+        assert m.sell_through[i] == m.units_sold[i] / sc.total_inventory
+        assert m.net_recovery_on_cost[i] == pytest.approx(
+            m.profit[i] / (sc.total_inventory * sc.unit_cost), rel=1e-12)
+    assert m.means()["sell_through"] == res["results"]["f"]["sell_through"]
+
+
+# ------------------------------------------------------------ the layer and its registry
+class _ActOnly:
+    """The least a policy needs: act(observation)."""
+
+    def act(self, observation):
+        return 4
+
+
+def test_any_object_with_act_is_a_policy():
+    res = evaluate("liqenv/SingleStore-v0", {"bare": lambda env: _ActOnly(), "f": fixed(0.2)},
+                   episodes=3, seed=1)
+    r = res["results"]["bare"]
+    assert r["solve_seconds"] == 0.0 and r["value_estimate"] is None and len(r["profits"]) == 3
+    with pytest.raises(ValueError, match="'noact'.*no act"):
+        evaluate("liqenv/SingleStore-v0", {"noact": lambda env: object()}, episodes=1)
+
+
+def test_registry_rejects_a_second_factory_and_bad_names():
+    with pytest.raises(ValueError, match="test_fixed.*twice"):
+        register_factory("test_fixed", lambda env: _ActOnly())
+    for bad in ("", "a=b", "a,b"):
+        with pytest.raises(ValueError, match="name"):
+            register_factory(bad, lambda env: _ActOnly())
+    with pytest.raises(ValueError, match="test_model.*twice"):
+        register_loader("test_model", lambda path, env: _ActOnly())
+
+
+def test_a_missing_provider_raises_its_own_import_error():
+    env = make_env("SingleStore-v0")
+    with pytest.raises(ModuleNotFoundError, match="zz_no_such_provider"):
+        NamedFactory("zz_unregistered", "zz_no_such_provider")(env)
+
+
+# One fresh interpreter checks three things: ``import liqenv`` leaves the layer out, the
+# layer imports no policy package, and a registered name's factory, unpickled in a process
+# that never imported ``baselines`` (a spawned or remote worker), imports its provider.
+FRESH = """
+import pickle, sys
+import liqenv
+assert "liqenv.evaluation" not in sys.modules
+from liqenv.evaluation import make_env
+above = sorted(m for m in sys.modules if m.split(".")[0] in ("baselines", "agents", "torch",
+                                                             "stable_baselines3", "sb3_contrib"))
+assert not above, above
+policy = pickle.loads(bytes.fromhex(sys.argv[1]))(make_env("SingleStore-v0"))
+print(type(policy).__module__, type(policy).__name__)
+"""
+
+
+def test_layer_imports_nothing_above_it_and_workers_import_providers():
+    import pickle
+
+    fac = resolve_policies(["fp"])["fp"]
+    p = subprocess.run([sys.executable, "-c", FRESH, pickle.dumps(fac).hex()], capture_output=True,
+                       text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT, timeout=120)
+    assert p.returncode == 0, p.stderr
+    want = type(baselines.make("fp", make_env("SingleStore-v0")))
+    assert p.stdout.split() == [want.__module__, want.__name__]
+
+
+def test_cli_a_broken_provider_is_a_real_error(tmp_path):
+    """A provider that fails to import shows its own error, not "no model loader for 'ppo'"."""
+    fake = tmp_path / "fake" / "agents"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('agents broken on purpose')\n")
+    model = tmp_path / "m.zip"
+    model.write_text("")
+    code = (f"import sys; sys.path[:0] = [{str(fake.parent)!r}, {str(ROOT)!r}]; import evaluate; "
+            "sys.exit(evaluate.main(sys.argv[1:]))")
+    p = subprocess.run([sys.executable, "-c", code, "--scenario", "liqenv/SingleStore-v0",
+                        "--policies", f"ppo={model}", "--episodes", "1"], capture_output=True,
+                       text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT, timeout=120)
+    assert p.returncode != 0
+    assert "agents broken on purpose" in p.stderr and "no model loader" not in p.stderr
+    assert "agents/__init__.py" in p.stderr  # the traceback names the module

@@ -3,7 +3,7 @@
 Every registered scenario and a few rule-heavy hand-built ones are driven by
 raw ``action_space.sample()`` actions (which break rules and get repaired)
 and by actions sampled from ``action_masks()`` (which must never count a
-repair); :class:`conftest.InvariantChecker` checks every step.  A Hypothesis
+repair); :class:`helpers.InvariantChecker` checks every step.  A Hypothesis
 state machine then drives random mixtures of masked, raw and structured
 actions, resets and reseeds on small scenarios.
 """
@@ -20,7 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 import liqenv
 from liqenv.env import LiquidationEnv
 
-from conftest import InvariantChecker, masked_action, rules_scenario, run_random
+from helpers import InvariantChecker, masked_action, rules_scenario, run_random
 
 #: steps per scenario and sampling mode (episodes are reset as they end)
 N_STEPS = 1200

@@ -57,6 +57,7 @@ def test_padded_distribution_gradients_match():
     th.testing.assert_close(grads[1], grads[0], rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sid", ["liqenv/TransferChain-v0", "liqenv/TwoStore-v0"])
 def test_initial_act_prob_makes_closing_and_shipping_rare(sid):
     """With ``initial_act_prob`` the untrained policy closes a store, or ships

@@ -14,7 +14,7 @@ from liqenv.presets import chain, single_store, transfer_chain, two_store
 from liqenv.scenario import (ElasticityDemand, LeaseTerms, MarkdownRules, Scenario, StoreParams,
                              TransferNetwork, ValuationDemand, load_scenario)
 
-from conftest import rules_scenario, tiny, tiny_network
+from helpers import rules_scenario, tiny, tiny_network
 
 
 def one_store(**kw) -> Scenario:

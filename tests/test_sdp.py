@@ -276,6 +276,7 @@ def assert_in_ci(values, target, level=0.99):
     assert abs(values.mean() - target) <= half, (values.mean(), half, target)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pricing", ["ladder", "continuous"])
 def test_value_matches_monte_carlo_single_store(pricing):
     env = LiquidationEnv("SingleStore-v0", pricing=pricing, strict=True)
@@ -283,6 +284,7 @@ def test_value_matches_monte_carlo_single_store(pricing):
     assert_in_ci(rollout_profits(env, pol, 600), pol.value_estimate)
 
 
+@pytest.mark.slow
 def test_value_matches_monte_carlo_closing_chain():
     env = LiquidationEnv(chain_of_two("elasticity", notice=2, monotone=True, min_hold=2), strict=True)
     pol = baselines.make("sdp", env)

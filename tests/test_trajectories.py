@@ -1,7 +1,7 @@
 """Hand-checkable trajectories on tiny fixed scenarios, one test per rule.
 
 Demand in these scenarios is (practically) deterministic: exactly ``rate[s]``
-customers a period, each buying (see ``conftest.tiny``), so store ``s``
+customers a period, each buying (see ``helpers.tiny``), so store ``s``
 sells ``min(rate[s], on hand)`` units each period at the posted price, and
 every number below can be worked out by hand.
 """
@@ -16,7 +16,7 @@ from liqenv.dynamics import RuleViolation
 from liqenv.env import LiquidationEnv
 from liqenv.scenario import NO_CLOSE, LeaseTerms, MarkdownRules
 
-from conftest import InvariantChecker, tiny, tiny_network
+from helpers import InvariantChecker, tiny, tiny_network
 
 approx = lambda x: pytest.approx(x, rel=1e-12, abs=1e-12)  # noqa: E731
 

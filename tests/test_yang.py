@@ -289,6 +289,7 @@ def test_pds_expected_revenue_close_to_paper(preset):
     assert markov_policy_value(pol)[-1] == pytest.approx(PAPER_PDS[preset], rel=0.003)
 
 
+@pytest.mark.slow
 def test_pds_beats_the_other_heuristics():
     """Section 6.1 on SingleStore-v0 with continuous prices.  Exact expected
     profits (policy evaluation on the env's pmf): PDS is the best.  Paired

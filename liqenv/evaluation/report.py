@@ -1,0 +1,82 @@
+"""The reports of an evaluation: a Markdown table and the JSON schema.
+
+Both read the dict that :func:`liqenv.evaluation.evaluate` returns.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["RESULT_KEYS", "format_table", "to_json_dict", "write_json"]
+
+#: Per-result keys that :func:`write_json` always writes (the public schema).
+RESULT_KEYS = ("mean", "ci95", "std", "sell_through", "net_recovery_on_cost", "solve_seconds",
+               "act_us", "value_estimate")
+
+
+def _fmt(x: Any, spec: str, pct: bool = False) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    return f"{100 * x:{spec}}%" if pct else f"{x:{spec}}"
+
+
+def format_table(results: dict) -> str:
+    """Markdown table: policy, mean, ±95% CI, share of best, share of SDP,
+    sell-through, net recovery on cost, solve seconds, microseconds per act."""
+    head = ("| policy | mean profit | ±95% CI | share of best | share of SDP | sell-through "
+            "| NRC | solve s | µs/act |")
+    rows = [head, "|" + "---|" * 9]
+    for lab, r in results["results"].items():
+        if "unsupported" in r:
+            rows.append(f"| {lab} | unsupported: {r['unsupported']} |  |  |  |  |  |  |  |")
+            continue
+        rows.append(
+            f"| {lab} | {_fmt(r['mean'], ',.2f')} | {_fmt(r['ci95'], ',.2f')} "
+            f"| {_fmt(r.get('share_of_best'), '.1f', True)} | {_fmt(r.get('share_of_sdp'), '.1f', True)} "
+            f"| {_fmt(r['sell_through'], '.1f', True)} | {_fmt(r['net_recovery_on_cost'], '.3f')} "
+            f"| {_fmt(r['solve_seconds'], '.3g')} | {_fmt(r['act_us'], '.1f')} |")
+    return "\n".join(rows)
+
+
+def _clean(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def to_json_dict(results: dict, per_episode: bool = False) -> dict:
+    """The JSON schema: ``{"scenario", "episodes", "seed", "overrides", "results"}``.
+
+    Non-finite numbers become ``null``; per-episode profits are dropped
+    unless ``per_episode``.
+    """
+    out_results = {}
+    for lab, r in results["results"].items():
+        if "unsupported" in r:
+            out_results[lab] = {"unsupported": r["unsupported"]}
+            continue
+        keep = {k: r[k] for k in RESULT_KEYS}
+        keep.update({k: v for k, v in r.items()
+                     if k not in RESULT_KEYS and (per_episode or k != "profits")})
+        out_results[lab] = keep
+    return _clean({"scenario": results["scenario"], "episodes": results["episodes"],
+                   "seed": results["seed"], "overrides": dict(results["overrides"]),
+                   "results": out_results})
+
+
+def write_json(results: dict, path: str | Path, per_episode: bool = False) -> None:
+    """Write :func:`to_json_dict` to ``path`` (parent folders created)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(to_json_dict(results, per_episode), indent=2, allow_nan=False) + "\n")
