@@ -126,3 +126,42 @@ def test_ppo_results_on_ray_gives_the_tables_of_the_process_pool(tmp_path):
         assert (tmp_path / label / "SingleStore-v0" / "seed0" / "results.json").is_file()
     for key in ("ppo_seed_means", "baselines", "reference"):
         assert tables["ray"][key] == tables["local"][key]
+
+
+@pytest.mark.slow
+def test_evaluate_on_ray_equals_one_worker(tmp_path):
+    """``evaluate.py --ray`` (30 episodes cut into 3 jobs on a 2-CPU Ray) gives the results of
+    ``--workers 1`` to the last digit: each job's episodes keep their env seeds."""
+    import ray
+
+    import evaluate
+
+    common = ["--scenario", "SingleStore-v0", "--policies", "sdp,pds,fp", "--episodes", "30", "--seed", "7"]
+    ray.init(num_cpus=2, include_dashboard=False)
+    try:
+        assert evaluate.main(common + ["--workers", "1", "--json", str(tmp_path / "one.json")]) == 0
+        assert evaluate.main(common + ["--ray", "--workers", "3", "--json", str(tmp_path / "ray.json")]) == 0
+        # episode by episode, through the harness evaluate.py calls
+        from liqenv.evaluation import evaluate as run
+
+        per = {engine: run("SingleStore-v0", ["sdp", "pds", "fp"], 30, seed=7, workers=3 if engine == "ray" else 1,
+                           engine=engine)["per_episode"] for engine in ("processes", "ray")}
+    finally:
+        ray.shutdown()
+    one, on_ray = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("one", "ray"))
+    timings = {"solve_seconds", "act_us"}
+    for label in ("sdp", "pds", "fp"):
+        a, b = one["results"][label], on_ray["results"][label]
+        assert {k: v for k, v in a.items() if k not in timings} == {k: v for k, v in b.items() if k not in timings}
+        x, y = per["processes"][label], per["ray"][label]
+        assert x.episodes == y.episodes == 30 and x.profit.tolist() == y.profit.tolist()
+        assert x.sell_through.tolist() == y.sell_through.tolist()
+
+
+def test_evaluate_ray_bad_address_exits_2(capsys):
+    import evaluate
+
+    argv = ["--scenario", "SingleStore-v0", "--policies", "fp", "--episodes", "2", "--ray", "--address", "127.0.0.1:1"]
+    assert evaluate.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "127.0.0.1:1" in err, err
