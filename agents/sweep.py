@@ -187,7 +187,9 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> dict:
     if ray.is_initialized():
         return ray.cluster_resources()
     if address is None:
-        ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, logging_level="WARNING")
+        # "local": a new Ray of our own, even where another one runs (ray.init() would join that)
+        ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), include_dashboard=False,
+                 logging_level="WARNING")
     else:
         check_address(address)
         try:

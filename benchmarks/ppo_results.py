@@ -19,8 +19,9 @@ and asks for ``--force``), unfinished ones resumed; ``--force`` retrains.
 ``--workers N`` trains N seeds at a time (one core each) and evaluates
 with N processes.  ``--ray`` trains the seeds as Ray Tune trials instead
 (:mod:`agents.sweep`: one per core of a local Ray, or of the cluster that
-``--address`` joins; a failed run restarts from its last checkpoint); the
-run folders, tables and JSON are the same.
+``--address`` joins; a failed run restarts from its last checkpoint) and
+splits the evaluation over Ray's CPUs; the run folders, tables and JSON are
+the same.
 
 One 300k-step single-store run (train.py, validations included) took
 45-65 s on one core of the shared 2-core development machine; the four
@@ -258,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
         policies.update({b: b for b in bl})
         t0 = time.perf_counter()
         res = evaluate(sid, policies, episodes=args.eval_episodes, seed=args.eval_seed,
-                       workers=args.workers, unknown="report")["results"]
+                       workers=args.workers, unknown="report",
+                       engine="ray" if args.ray else "processes")["results"]
         eval_s = time.perf_counter() - t0
         ppo = np.array([res[f"ppo_s{s}"]["mean"] for s in seeds])
         base = {b: res[b] for b in bl}

@@ -137,7 +137,7 @@ def test_evaluate_on_ray_equals_one_worker(tmp_path):
     import evaluate
 
     common = ["--scenario", "SingleStore-v0", "--policies", "sdp,pds,fp", "--episodes", "30", "--seed", "7"]
-    ray.init(num_cpus=2, include_dashboard=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False)
     try:
         assert evaluate.main(common + ["--workers", "1", "--json", str(tmp_path / "one.json")]) == 0
         assert evaluate.main(common + ["--ray", "--workers", "3", "--json", str(tmp_path / "ray.json")]) == 0
