@@ -35,7 +35,8 @@ report.md, learning_curve.png), ``trials.md`` and ``trials.csv`` (config,
 best validation profit, steps, seconds, node), ``best.yaml`` (the best
 configuration per scenario, as a block of ``agents/hyperparams.yaml``; in a
 grid, the best mean over seeds) and ``curves.png`` (validation profit
-against steps, one line per trial).  Bad input prints one line and exits 2.
+against steps, one line per trial).  Bad input prints one line and exits 2;
+a sweep that ends with failed trials exits 1 (``--resume`` retries them).
 """
 
 from __future__ import annotations
@@ -378,8 +379,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.name is None:
                 raise UsageError("--resume needs --name (the sweep under --storage to restore)")
             exp = Path(args.storage).resolve() / args.name
-            args = dataclasses.replace(_saved_args(exp), **{k: ns[k] for k in ("address", "num_cpus", "resume")
-                                                             if k in ns})
+            # the sweep's own settings, but where it is and which Ray runs it as given now
+            now = ("address", "num_cpus", "resume", "storage", "name")
+            args = dataclasses.replace(_saved_args(exp), **{k: getattr(args, k) for k in now})
         plan = make_plan(args, argv)
         from ray import tune
 
