@@ -56,7 +56,10 @@ from typing import Any
 
 import train
 from agents.config import HYPERPARAMS_PATH, Hyperparams, canonical_scenario
-from train import UsageError, _Parser, arg  # the command-line conventions of train.py
+from train import UsageError, arg  # the command-line conventions of train.py
+
+#: train.py's parser class (one-line errors, exit 2)
+_Parser = type(train.build_parser())
 
 MODES = ("search", "grid")
 DISTRIBUTIONS = ("uniform", "loguniform", "int", "logint")
