@@ -245,12 +245,13 @@ def build_tuner(args: Args, plan: dict):
              **{d.key: d.tune(args.mode) for d in plan["dims"]}}
     if args.mode == "search":
         # max_t beyond the budget: a trial that trains to its end finishes its final evaluation
-        # instead of being stopped at the last rung
+        # instead of being stopped at the last rung (a grace past the budget stops nothing)
+        max_t = 2 * plan["timesteps"]
         tune_config = tune.TuneConfig(
             metric=METRIC, mode="max", num_samples=args.samples,
             search_alg=OptunaSearch(seed=args.search_seed),
-            scheduler=ASHAScheduler(time_attr="steps", max_t=2 * plan["timesteps"],
-                                    grace_period=args.grace * plan["eval_freq"],
+            scheduler=ASHAScheduler(time_attr="steps", max_t=max_t,
+                                    grace_period=min(args.grace * plan["eval_freq"], max_t),
                                     reduction_factor=args.reduction))
     else:
         tune_config = tune.TuneConfig(num_samples=1)
