@@ -32,6 +32,9 @@ PRODUCERS = {
     "ppo_chain": "python benchmarks/ppo_results.py --scenarios Chain-v0,TransferChain-v0 --seeds 0,1,2,3,4 "
                  "--eval-episodes 20 --workers 2 --md benchmarks/results/ppo_chain.md",
     "bombard": "LIQENV_BOMBARD_MD=benchmarks/results/bombard.md python -m pytest -q tests/test_bombard.py",
+    "ray_estimate": "python benchmarks/ray_estimate.py",
+    "ray_overhead": "python benchmarks/ray_overhead.py --scenario SingleStore-v0 --seeds 0,1,2,3 --timesteps 100000",
+    "sweep": "python benchmarks/sweep_results.py --scenario SingleStore-v0 --samples 16 --search-seed 0 --seeds 1,2,3",
 }
 
 
