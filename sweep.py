@@ -56,10 +56,9 @@ from typing import Any
 
 import train
 from agents.config import HYPERPARAMS_PATH, Hyperparams, canonical_scenario
-from train import UsageError, arg  # the command-line conventions of train.py
+from liqenv.cli import Parser as _Parser, UsageError  # the command-line conventions of every script
+from train import arg
 
-#: train.py's parser class (one-line errors, exit 2)
-_Parser = type(train.build_parser())
 
 MODES = ("search", "grid")
 DISTRIBUTIONS = ("uniform", "loguniform", "int", "logint")
