@@ -22,7 +22,7 @@ def resolve_scenario(scenario: Scenario | str | None, generator: Any, overrides:
 
     ``scenario`` is a :class:`Scenario`, a preset id (``"liqenv/"`` optional)
     or a YAML/JSON path; presets that draw a scenario per reset
-    (``TwoStore-v0``) come with their generator.
+    (``TwoStore-v1``) come with their generator.
     """
     if generator is None and isinstance(scenario, str) and scenario.split("/")[-1] in GENERATORS:
         generator = GENERATORS[scenario.split("/")[-1]]()
@@ -63,6 +63,9 @@ def info_arrays(p: dyn.Params, s: dyn.State, r: dyn.StepResult, idx: np.ndarray 
         "open": ~closed,
         "in_transit": s.pipeline[idx].sum(axis=(1, 2)),
         "shipped": r.shipped[idx].copy(),
+        # not violations: cut by the rules inside an allowed action (MODEL.md section 4.2)
+        "cancelled_shipments": r.cancelled_shipments[idx].copy(),
+        "scaled_shipments": r.scaled_shipments[idx].copy(),
         "rule_violations": r.violations[idx].copy(),
         "period": s.t[idx] - 1,
     }

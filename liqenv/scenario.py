@@ -468,7 +468,7 @@ class Scenario:
             demand at list price; for the chain: the demand CV and the mean
             transfer cost; see :class:`liqenv.spaces.ObservationLayout`).  For
             scenario generators whose draws change these every episode
-            (``TwoStore-v0``): the analytic policies read them from the
+            (``TwoStore-v1``): the analytic policies read them from the
             scenario, a learned policy needs them in its observation.
     """
 
@@ -492,9 +492,15 @@ class Scenario:
                 if isinstance(s, dict) else s for s in self.stores))
         if isinstance(self.demand, dict):
             d = dict(self.demand)
+            given = "kind" in d
             kind = d.pop("kind", "valuation")
             _check_choice("demand.kind", kind, tuple(_DEMANDS))
-            object.__setattr__(self, "demand", _DEMANDS[kind](**d))
+            try:
+                demand = _DEMANDS[kind](**d)
+            except TypeError as e:  # another family's field: say which family was read
+                raise ValueError(f"demand: {e} (demand.kind={kind!r}"
+                                 f"{'' if given else ', the default when kind is missing'})") from None
+            object.__setattr__(self, "demand", demand)
         if isinstance(self.markdowns, dict):
             object.__setattr__(self, "markdowns", MarkdownRules(**self.markdowns))
         if isinstance(self.transfers, dict):
