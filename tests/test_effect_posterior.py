@@ -131,12 +131,10 @@ def test_policies_read_the_posterior_from_the_observation():
 
 #: Actions of the chain policies recorded before the effect estimate moved
 #: from baselines/chain.py (each policy kept its own history) into the
-#: observation: practitioner on the three chains, seeds 0-2, on the -v0
-#: scenarios.  It never ships and the scenarios have no holding cost, so the
-#: -v1 dynamics play its episodes exactly as -v0 did.  (store_pds was
-#: compared too, on Chain seeds 0-1 and DistributionCentre seed 0, identical;
-#: it is not kept here: too slow on Chain, and its DistributionCentre plans
-#: changed since with a fix of chain.level_transitions.)
+#: observation: practitioner on the three chains, seeds 0-2, and store_pds on
+#: DistributionCentre, seed 0, on the -v0 scenarios.  These policies never
+#: ship and the scenarios have no holding cost, so the -v1 dynamics play
+#: their episodes exactly as -v0 did.
 RECORDED = Path(__file__).parent / "data" / "chain_actions_v0.npz"
 
 
