@@ -3,7 +3,7 @@
     python train.py        # SingleStore-v0 with the defaults of agents/hyperparams.yaml (~3 min, 2 cores)
     python train.py --scenario liqenv/SingleStore-v0 --timesteps 300000 --seed 0 --n-envs 8 \\
         --algo ppo --out runs/single --eval-episodes 1000 --baselines sdp,pds,fp
-    python train.py --scenario liqenv/Chain-v0 --algo maskable-ppo --out runs/chain \\
+    python train.py --scenario liqenv/Chain-v1 --algo maskable-ppo --out runs/chain \\
         --baselines practitioner,store_pds,craig_raman --set n_steps=120 --set cv=0.5
     python train.py --out runs/single --resume      # continue from the last checkpoint
     python train.py --scenario my_store.yaml --algo ppo   # a scenario file (Scenario.save)

@@ -2,7 +2,7 @@
 
 sb3-contrib's ``MaskableMultiCategoricalDistribution`` builds one
 ``torch.distributions.Categorical`` per action dimension and rebuilds each
-again when masks are applied.  ``Chain-v0`` has 80 dimensions (a markdown and
+again when masks are applied.  ``Chain-v1`` has 80 dimensions (a markdown and
 a close flag per store), so a rollout step or a minibatch creates about 240
 distribution objects, and profiling a 40-store run showed that bookkeeping
 taking about 70% of MaskablePPO's time (about 200 frames per second on this

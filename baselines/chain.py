@@ -23,10 +23,10 @@ Helpers shared with ``craig_raman`` and ``exact_dp``:
   from a decoded observation, so a policy asks :mod:`liqenv.dynamics` (the
   one copy of every business rule) which markdowns, closings and transfers
   are allowed, instead of re-implementing the rules.
-* :class:`EffectEstimator` is the re-forecast from early sales of Craig &
-  Raman (2016) section 5.3: a conjugate normal update of each store's log
-  demand effect from the units it sold against what the demand model
-  expected at effect 1.
+* :func:`effect_posterior` / :func:`effect_estimate` read the re-forecast
+  from early sales of Craig & Raman (2016) section 5.3 (a conjugate normal
+  update of each store's log demand effect, kept by the env and carried in
+  the observation).
 * :func:`schedule_target` is the practitioners' chain markdown path of
   Craig & Raman section 2 (about 25% at the start, about 85% at the end).
 """
@@ -44,7 +44,7 @@ from liqenv.scenario import NO_CLOSE, Scenario
 
 from .base import Policy, UnsupportedScenario, register
 
-__all__ = ["rule_state", "allowed_levels", "level_transitions", "EffectEstimator",
+__all__ = ["rule_state", "allowed_levels", "level_transitions", "effect_posterior", "effect_estimate",
            "schedule_target", "ship_units", "Practitioner", "StorePDS"]
 
 
@@ -122,89 +122,28 @@ def schedule_target(t, horizon: int, start: float = 0.25, end: float = 0.85) -> 
     return start + (end - start) * np.asarray(t, dtype=float) / (horizon - 1)
 
 
-class EffectEstimator:
-    """Each store's hidden demand effect, re-estimated from its sales (Craig &
-    Raman section 5.3: "sales during the first week ... convey considerable
-    information about sales throughout a liquidation").
-
-    The log effect has the scenario's lognormal prior, ``N(-s0^2/2, s0^2)``
-    with ``s0^2 = log(1 + store_effect_cv^2)``.  A period in which a store
-    sold ``n`` units while the model expected ``mu`` at effect 1 (and did not
-    sell out, which would censor the count) contributes the observation
-    ``log((n + 0.5) / (mu + 0.5))`` of the log effect with variance
-    ``log(1 + cv^2 + 1/(mu + 0.5))`` (the gamma-Poisson noise of the period
-    count).  The posterior is normal; :attr:`effect` is its lognormal mean.
-    Valuation demand has no store effect: the estimate stays 1.
-    """
-
-    def __init__(self, scenario: Scenario):
-        self.scenario = scenario
-        self.demand = make_demand(scenario)
-        S = scenario.n_stores
-        d = scenario.demand
-        cv_u = float(getattr(d, "store_effect_cv", 0.0))
-        self.cv = float(getattr(d, "cv", 0.0))
-        self.active = cv_u > 0
-        s0 = np.log1p(cv_u ** 2)
-        self.prior_mean = np.full(S, -0.5 * s0)
-        self.prior_prec = np.full(S, 1.0 / s0) if self.active else np.full(S, np.inf)
-        self.reset()
-
-    def reset(self) -> None:
-        self.sum_w = np.zeros(self.scenario.n_stores)
-        self.sum_wy = np.zeros(self.scenario.n_stores)
-        self._pending: tuple | None = None
-
-    def record(self, t: int, price: np.ndarray, on_hand: np.ndarray, open_: np.ndarray) -> None:
-        """Remember what store conditions were in period ``t`` (prices posted,
-        units on hand for sale), to be matched with the sales seen next."""
-        self._pending = (int(t), np.asarray(price, float).copy(), np.asarray(on_hand, float).copy(),
-                         np.asarray(open_, bool).copy())
-
-    def update(self, sold: np.ndarray) -> None:
-        """Fold in last period's sales (the observation's ``last_sold``)."""
-        if self._pending is None or not self.active:
-            self._pending = None
-            return
-        t, price, on_hand, open_ = self._pending
-        self._pending = None
-        sc = self.scenario
-        for s in np.flatnonzero(open_ & ~sc.is_dc & (on_hand > 0)):
-            n = float(sold[s])
-            if n >= on_hand[s]:  # sold out: the count is censored
-                continue
-            mu = float(self.demand.mean(int(s), t, price[s], on_hand=on_hand[s], effect=1.0))
-            if mu <= 0:
-                continue
-            var = np.log1p(self.cv ** 2 + 1.0 / (mu + 0.5))
-            y = np.log((n + 0.5) / (mu + 0.5)) + 0.5 * var
-            self.sum_w[s] += 1.0 / var
-            self.sum_wy[s] += y / var
-
-    @property
-    def log_mean(self) -> np.ndarray:
-        if not self.active:
-            return np.zeros(self.scenario.n_stores)
-        prec = self.prior_prec + self.sum_w
-        return (self.prior_prec * self.prior_mean + self.sum_wy) / prec
-
-    @property
-    def log_var(self) -> np.ndarray:
-        if not self.active:
-            return np.zeros(self.scenario.n_stores)
-        return 1.0 / (self.prior_prec + self.sum_w)
-
-    @property
-    def effect(self) -> np.ndarray:
-        """Posterior mean of each store's effect."""
-        return np.exp(self.log_mean + 0.5 * self.log_var)
+def effect_posterior(obs: dict, n_stores: int) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior mean and variance of each store's log demand effect, read
+    from the observation (Craig & Raman section 5.3: "sales during the first
+    week ... convey considerable information about sales throughout a
+    liquidation").  The env keeps the conjugate normal update itself
+    (:func:`liqenv._kernels.effect_observation`), so an analytic policy acts
+    on exactly what a learned one observes; without hidden store effects
+    (no ``effect_mean`` in the observation) the effect is 1: log 0, variance 0."""
+    if "effect_mean" not in obs:
+        return np.zeros(n_stores), np.zeros(n_stores)
+    return np.asarray(obs["effect_mean"], float), np.asarray(obs["effect_sd"], float) ** 2
 
 
-def read_observation(params: dyn.Params, estimator: "EffectEstimator", obs: dict):
-    """What a chain policy reads each period: feeds last period's sales to the
-    store-effect estimate and returns the rule state, the ladder mask of each
-    store and which stores are closed (the env's own rule code)."""
-    estimator.update(obs["last_sold"])
+def effect_estimate(obs: dict, n_stores: int) -> np.ndarray:
+    """Posterior mean of each store's demand effect (lognormal mean of :func:`effect_posterior`)."""
+    mean, var = effect_posterior(obs, n_stores)
+    return np.exp(mean + 0.5 * var)
+
+
+def read_observation(params: dyn.Params, obs: dict):
+    """What a chain policy reads each period: the rule state, the ladder mask
+    of each store and which stores are closed (the env's own rule code)."""
     st = rule_state(params, obs)
     mask = dyn.markdown_ladder_mask(params, st)[0]
     return st, mask, st.close_at[0] <= int(obs["t"])
@@ -240,16 +179,12 @@ class Practitioner(Policy):
 
     def solve(self) -> None:
         self.params = dyn.Params(self.scenario)
-        self.estimator = EffectEstimator(self.scenario)
-
-    def reset(self, seed: int | None = None, scenario: Scenario | None = None) -> None:
-        super().reset(seed, scenario)
-        self.estimator.reset()
+        self.demand = make_demand(self.scenario)
 
     def decide(self, obs: dict) -> Any:
         sc, p = self.scenario, self.params
         t, T = int(obs["t"]), sc.horizon
-        st, mask, closed = read_observation(p, self.estimator, obs)
+        st, mask, closed = read_observation(p, obs)
         live = ~closed & ~sc.is_dc
         if sc.markdowns.uniform_pricing and live.any():
             mask = np.broadcast_to(mask[live].all(0), mask.shape)
@@ -266,7 +201,7 @@ class Practitioner(Policy):
             ok = dyn.close_allowed(p, st)[0]
             z = st.on_hand[0] + st.pipeline[0].sum(1)
             te = t + sc.notice
-            u = self.estimator.effect
+            u = effect_estimate(obs, sc.n_stores)
             for s in np.flatnonzero(ok):
                 if z[s] == 0:
                     close[s] = True
@@ -278,13 +213,12 @@ class Practitioner(Policy):
                 # fluid projection of the units left by the effective date
                 zz = float(z[s])
                 for k in range(t, tt):
-                    zz -= min(zz, float(self.estimator.demand.mean(int(s), k, price, on_hand=zz,
+                    zz -= min(zz, float(self.demand.mean(int(s), k, price, on_hand=zz,
                                                                     effect=u[s])))
-                rev = price * min(zz, float(self.estimator.demand.mean(int(s), tt, price, on_hand=zz,
+                rev = price * min(zz, float(self.demand.mean(int(s), tt, price, on_hand=zz,
                                                                         effect=u[s])))
                 saved = sc.operating_costs[s, tt] - rent_in_period(sc, int(s), tt, st.locked[0, s])
                 close[s] = rev < saved
-        self.estimator.record(t, (1.0 - md) * sc.list_price, st.on_hand[0], ~closed)
         return self.encode(md, close)
 
 
@@ -319,13 +253,10 @@ class StorePDS(Policy):
     def solve(self) -> None:
         sc = self.scenario
         self.params = dyn.Params(sc)
-        self.estimator = EffectEstimator(sc)
+        self.demand = make_demand(sc)
         self.next_ok = level_transitions(sc)
         self.price = (1.0 - sc.ladder)[None, :] * sc.list_price[:, None]  # (S, L)
-
-    def reset(self, seed: int | None = None, scenario: Scenario | None = None) -> None:
-        super().reset(seed, scenario)
-        self.estimator.reset()
+        self.effect = np.ones(sc.n_stores)  # this period's effect estimates (set by decide)
 
     def _closing_value(self, stores, x, tau: int, locked) -> np.ndarray:
         """Salvage less rent still owed, for stores closing in period ``tau``."""
@@ -338,10 +269,10 @@ class StorePDS(Policy):
         """Expected units sold (n, L, G) at every level for units ``x`` (n, G);
         the demand model is asked once per distinct store (a store planned
         twice shares its grid)."""
-        u = self.estimator.effect
+        u = self.effect
         L = len(self.scenario.ladder)
         uniq, first, inv = np.unique(stores, return_index=True, return_inverse=True)
-        mu = np.stack([np.broadcast_to(np.asarray(self.estimator.demand.mean(
+        mu = np.stack([np.broadcast_to(np.asarray(self.demand.mean(
             int(s), tau, self.price[s][:, None], on_hand=x[i][None, :], effect=u[s]), float),
             (L, x.shape[1])) for s, i in zip(uniq, first)])
         return np.minimum(mu[inv.ravel()], x[:, None, :])
@@ -413,7 +344,8 @@ class StorePDS(Policy):
     def decide(self, obs: dict) -> Any:
         sc, p = self.scenario, self.params
         t, T = int(obs["t"]), sc.horizon
-        st, mask, closed = read_observation(p, self.estimator, obs)
+        st, mask, closed = read_observation(p, obs)
+        self.effect = effect_estimate(obs, sc.n_stores)
         md = st.markdown[0].copy()
         close = np.zeros(sc.n_stores, dtype=bool)
         stores = np.flatnonzero(~closed)
@@ -456,5 +388,4 @@ class StorePDS(Policy):
                 md[:] = sc.ladder[lv[0]]  # one chain markdown, at every entry (liqenv.rules.chain_store)
             else:
                 md[stores] = np.where(sc.is_dc[stores], md[stores], sc.ladder[lv])
-        self.estimator.record(t, (1.0 - md) * sc.list_price, st.on_hand[0], ~closed)
         return self.encode(md, close)

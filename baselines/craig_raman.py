@@ -69,10 +69,11 @@ from scipy.special import roots_hermitenorm
 
 from liqenv import dynamics as dyn
 from liqenv import rules
+from liqenv.demand import make_demand
 from liqenv.scenario import NO_CLOSE, ElasticityDemand, Scenario
 
 from .base import Policy, UnsupportedScenario, register
-from .chain import EffectEstimator, level_transitions, rule_state
+from .chain import effect_posterior, level_transitions, rule_state
 
 __all__ = ["CraigRaman", "PERCENTILES", "Subproblem"]
 
@@ -648,7 +649,7 @@ class CraigRaman(Policy):
     ``time_limit`` (seconds per MILP, default 30: a safety net; when it runs
     out the incumbent is used, :attr:`limit_hits` counts it and a warning says
     that the results now depend on the machine's speed.  The largest MILPs
-    met, on ``TransferChain-v0``, solve to optimality in under 4 s on this
+    met, on ``TransferChain-v1``, solve to optimality in under 4 s on this
     project's 2-core machine; a 1 s limit stopped about a fifth of them,
     so the heuristic's profits varied from run to run).  ``value_estimate``: the first
     solve's subproblem value (expected profit the plan predicts).
@@ -678,7 +679,11 @@ class CraigRaman(Policy):
     def solve(self) -> None:
         sc = self.scenario
         self.params = dyn.Params(sc)
-        self.estimator = EffectEstimator(sc)
+        self.demand = make_demand(sc)
+        self.learns_effects = float(getattr(sc.demand, "store_effect_cv", 0.0)) > 0.0
+        S = sc.n_stores
+        # this period's posterior of each store's log effect (read from the observation by decide)
+        self.log_mean, self.log_var = np.zeros(S), np.zeros(S)
         self.next_ok = level_transitions(sc)
         self.plan = None
         self.value_estimate = None
@@ -687,7 +692,6 @@ class CraigRaman(Policy):
 
     def reset(self, seed: int | None = None, scenario: Scenario | None = None) -> None:
         super().reset(seed, scenario)
-        self.estimator.reset()
         self.plan = None
 
     # ------------------------------------------------------------ inputs
@@ -753,20 +757,18 @@ class CraigRaman(Policy):
             paths = np.repeat(np.arange(K)[:, None], R, axis=1)
         if sc.is_dc[s]:
             return np.zeros((F, len(paths), R)), paths
-        u = float(self.estimator.effect[s])
+        u = float(np.exp(self.log_mean[s] + 0.5 * self.log_var[s]))
         mu = np.empty((F, R))
         inv = np.full(F, z)
-        dm = self.estimator.demand
+        dm = self.demand
         for tau in range(R):
             inv = inv + pipe[tau]
             mu[:, tau] = np.asarray(dm.mean(s, t + tau, price[:, tau], on_hand=np.maximum(inv, 0.0),
                                             effect=1.0), float)
             inv = inv - np.minimum(mu[:, tau] * u, inv)
-        key = s if self.estimator.active else -1
+        key = s if self.learns_effects else -1
         if key not in tables:
-            lm = float(self.estimator.log_mean[s]) if self.estimator.active else 0.0
-            lv = float(self.estimator.log_var[s]) if self.estimator.active else 0.0
-            tables[key] = QuantileTable(dm, lm, lv)
+            tables[key] = QuantileTable(dm, float(self.log_mean[s]), float(self.log_var[s]))
         q = tables[key](mu)  # (F, R, K), effect included
         return q[:, np.arange(R)[None, :], paths], paths  # (F, P, R)
 
@@ -860,8 +862,7 @@ class CraigRaman(Policy):
         # the plan is a function of the observed state and the demand estimate
         key = (t, st.on_hand.tobytes(), st.pipeline.tobytes(), st.markdown.tobytes(), st.hold.tobytes(),
                st.changes.tobytes(), st.close_at.tobytes(), st.locked.tobytes(),
-               np.round(self.estimator.log_mean, 12).tobytes(),
-               np.round(self.estimator.log_var, 12).tobytes())
+               np.round(self.log_mean, 12).tobytes(), np.round(self.log_var, 12).tobytes())
         if key in self._cache:
             self.plan = dict(self._cache[key])
             return
@@ -942,7 +943,7 @@ class CraigRaman(Policy):
     def decide(self, obs: dict) -> Any:
         sc, p = self.scenario, self.params
         t = int(obs["t"])
-        self.estimator.update(obs["last_sold"])
+        self.log_mean, self.log_var = effect_posterior(obs, sc.n_stores)
         if self.plan is None or t - self.plan["t"] >= self.every or t < self.plan["t"]:
             self._resolve(obs)
         plan = self.plan
@@ -974,13 +975,4 @@ class CraigRaman(Policy):
             # nothing ships to a store announced to close now
             dst_closing = close[p.dst] & (t + sc.notice[p.dst] <= t + p.lead)
             ship = np.where(dst_closing, 0, ship)
-        self.estimator.record(t, (1.0 - md) * sc.list_price,
-                              st.on_hand[0] - self._shipped_out(st, ship), ~closed)
         return self.encode(md, close, ship)
-
-    def _shipped_out(self, st: dyn.State, ship: np.ndarray) -> np.ndarray:
-        p = self.params
-        out = np.zeros(self.scenario.n_stores)
-        if p.P:
-            np.add.at(out, p.src, rules.shipped_units(st.on_hand[0], p.quantities[ship], p.src))
-        return out

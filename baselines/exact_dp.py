@@ -410,7 +410,10 @@ class TwoStoreDP:
         if tn is not None and not no_transfers:
             for k, (i, j) in enumerate(tn.pairs):
                 self.ship_ok[i] = True
-                self.unit_cost[i] = tn.unit_cost[i][j]
+                # a shipment lands at the end of its period and is carried into the
+                # next, so it pays holding cost there too (MODEL.md section 5;
+                # shipments in the last period, which would land after it, are masked)
+                self.unit_cost[i] = tn.unit_cost[i][j] + self.h
                 self.fixed[i] = 0.0 if tn.fixed_cost is None else tn.fixed_cost[i][j]
         if tn is not None:
             self.pair_index = {pair: k for k, pair in enumerate(tn.pairs)}

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/policy_throughput.py [--scenario Chain-v0] [--rollouts 4] [--repeats 2]
+    python benchmarks/policy_throughput.py [--scenario Chain-v1] [--rollouts 4] [--repeats 2]
         [--out benchmarks/results/policy_throughput.md]
 
 Both models are built by :func:`agents.config.build_model` from the
@@ -51,7 +51,7 @@ def policy_fps(scenario: str, policy: str, rollouts: int) -> tuple[float, int]:
     return fps, sum(p.numel() for p in model.policy.parameters() if p.requires_grad)
 
 
-def measure(scenario: str = "Chain-v0", rollouts: int = 4, repeats: int = 2) -> dict[str, dict]:
+def measure(scenario: str = "Chain-v1", rollouts: int = 4, repeats: int = 2) -> dict[str, dict]:
     """Best frames/s of each policy over ``repeats`` alternating runs, and its parameter count."""
     best: dict[str, dict] = {}
     for _ in range(repeats):
@@ -64,7 +64,7 @@ def measure(scenario: str = "Chain-v0", rollouts: int = 4, repeats: int = 2) -> 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scenario", default="Chain-v0", help="scenario id (its hyperparams.yaml block is used)")
+    ap.add_argument("--scenario", default="Chain-v1", help="scenario id (its hyperparams.yaml block is used)")
     ap.add_argument("--rollouts", type=int, default=4, help="timed rollouts per measurement")
     ap.add_argument("--repeats", type=int, default=2, help="alternating measurements per policy (best kept)")
     ap.add_argument("--out", default="benchmarks/results/policy_throughput.md")

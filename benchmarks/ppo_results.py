@@ -1,6 +1,6 @@
 """Regenerate the README's PPO results: several training seeds per scenario against the baselines.
 
-    python benchmarks/ppo_results.py --scenarios SingleStore-v0,SingleStoreExp-v0,SingleStoreWeibull-v0,Weekend-v0 \\
+    python benchmarks/ppo_results.py --scenarios SingleStore-v0,SingleStoreExp-v1,SingleStoreWeibull-v1,Weekend-v0 \\
         --seeds 0,1,2,3,4 --eval-episodes 1000 --eval-seed 0
 
 For each scenario and seed it runs the training job of ``train.py``
@@ -58,22 +58,22 @@ from liqenv.resolve import canonical_scenario, resolve_scenario, short_name  # n
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/publish.py, also when imported
 from publish import publish  # noqa: E402
 
-SINGLE = ("SingleStore-v0", "SingleStoreExp-v0", "SingleStoreWeibull-v0", "Weekend-v0")
+SINGLE = ("SingleStore-v0", "SingleStoreExp-v1", "SingleStoreWeibull-v1", "Weekend-v0")
 #: Baselines each scenario is compared with (unavailable ones are reported as such).
 BASELINES = {
     **{s: ("sdp", "pds", "fp") for s in SINGLE},
     "SingleStoreLarge-v0": ("pds", "pas", "fp"),
-    "TwoStore-v0": ("exact_dp", "practitioner", "store_pds", "craig_raman"),
-    "Chain-v0": ("practitioner", "sdp", "store_pds", "craig_raman"),
-    "TransferChain-v0": ("practitioner", "sdp", "store_pds", "craig_raman"),
-    "DistributionCentre-v0": ("practitioner", "store_pds"),
+    "TwoStore-v1": ("exact_dp", "practitioner", "store_pds", "craig_raman"),
+    "Chain-v1": ("practitioner", "sdp", "store_pds", "craig_raman"),
+    "TransferChain-v1": ("practitioner", "sdp", "store_pds", "craig_raman"),
+    "DistributionCentre-v1": ("practitioner", "store_pds"),
 }
 #: Baselines of the training runs' own validation curves and tables, where they
 #: differ from BASELINES: on the multi-store scenarios the others take seconds
 #: per episode (re-solving every period, or every drawn grid point) or a
 #: minute to solve, and their figures come from the final table here.
 TRAIN_BASELINES = {s: ("practitioner",) for s in
-                   ("TwoStore-v0", "Chain-v0", "TransferChain-v0", "DistributionCentre-v0")}
+                   ("TwoStore-v1", "Chain-v1", "TransferChain-v1", "DistributionCentre-v1")}
 #: Exact optima a scenario's shares are taken of (where one is exact there), and their labels.
 OPTIMUM = {"exact_dp": "exact DP", "sdp": "SDP"}
 
@@ -81,9 +81,9 @@ OPTIMUM = {"exact_dp": "exact DP", "sdp": "SDP"}
 def reference(scenario, base: dict) -> tuple[str | None, str]:
     """The baseline a scenario's shares are taken of, and its column label.
 
-    The exact DP where it ran (``TwoStore-v0``); SDP where it is the optimum:
+    The exact DP where it ran (``TwoStore-v1``); SDP where it is the optimum:
     one store, or independent stores (no transfers) with no hidden store
-    effect.  With hidden effects (``Chain-v0``) SDP integrates each store's
+    effect.  With hidden effects (``Chain-v1``) SDP integrates each store's
     effect over its prior once, so policies that re-estimate it from sales
     (store_pds, craig_raman) can beat it: there, and wherever no exact
     optimum runs, the reference is the best analytic policy in the table.
@@ -99,12 +99,11 @@ def reference(scenario, base: dict) -> tuple[str | None, str]:
     best = max(ran, key=ran.get)
     return best, f"best analytic ({best})"
 
-_CAP = ("On the markdown ladder (0-95%) no price exceeds the list price 1.0, and with {} valuations "
-        "and Poisson(100) customers a day for 100 units every policy sells all 100 units at list price, "
-        "so the scenario is trivial on the ladder (Yang et al.'s Table 5 figures need continuous prices "
-        "above list: `--set pricing=continuous`).")
-NOTES = {"SingleStoreExp-v0": _CAP.format("Exponential(1)"),
-         "SingleStoreWeibull-v0": _CAP.format("Weibull(4)")}
+_CAP = ("List price {}: with {} valuations the best price lies above the valuation scale 1 "
+        "(Yang et al. price continuously), so the ladder version sets the list price where the optimum "
+        "lies inside the ladder (at list price 1 every policy sold all 100 units at list for exactly 100).")
+NOTES = {"SingleStoreExp-v1": _CAP.format("3.0", "Exponential(1)"),
+         "SingleStoreWeibull-v1": _CAP.format("1.5", "Weibull(4)")}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -57,8 +57,8 @@ PAPER_TABLE3 = {
 
 TABLE5_SCENARIOS = {
     "uniform": "liqenv/SingleStore-v0",
-    "exponential": "liqenv/SingleStoreExp-v0",
-    "weibull": "liqenv/SingleStoreWeibull-v0",
+    "exponential": "liqenv/SingleStoreExp-v1",
+    "weibull": "liqenv/SingleStoreWeibull-v1",
 }
 TABLE3_SCENARIO = "liqenv/SingleStoreLarge-v0"
 CONTINUOUS = {"pricing": "continuous"}

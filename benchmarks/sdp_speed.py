@@ -14,7 +14,7 @@ Rows:
 * Table 6 sizes (Weibull(4), Poisson(100), alpha=0.99, N = 30 D,
   continuous prices), the largest of which, N=1800 and D=60, took the
   paper's SDP a day;
-* the per-store programme on ``Chain-v0`` (40 stores, 60 days, inventory on
+* the per-store programme on ``Chain-v1`` (40 stores, 60 days, inventory on
   the bucketed grid, elasticity demand read from the mean table).
 
 The solves are deterministic (no random numbers).  BLAS runs on
@@ -64,8 +64,8 @@ def main(argv=None) -> int:
     paper_t5 = {"uniform": (85.58, 9.75), "exponential": (216.39, 17.02), "weibull": (117.32, 94.40)}
     # Yang et al. (2019) Table 6: the largest SDP solved in each time frame (N = 30 D)
     paper_t6 = [("one second", 60, 2), ("one minute", 150, 5), ("one hour", 540, 18), ("one day", 1800, 60)]
-    presets = {"uniform": "SingleStore-v0", "exponential": "SingleStoreExp-v0",
-               "weibull": "SingleStoreWeibull-v0"}
+    presets = {"uniform": "SingleStore-v0", "exponential": "SingleStoreExp-v1",
+               "weibull": "SingleStoreWeibull-v1"}
 
     def timed(env, repeat):
         pol = baselines.make("sdp", env)
@@ -102,18 +102,18 @@ def main(argv=None) -> int:
               "time frame in which the paper's SDP solved that size.", "",
               "| paper time frame | N | D | solve s | value |", "|---|---|---|---|---|"]
     for frame, N, D in paper_t6:
-        env = LiquidationEnv("SingleStoreWeibull-v0", pricing="continuous", inventory=N, horizon=D)
+        env = LiquidationEnv("SingleStoreWeibull-v1", pricing="continuous", inventory=N, horizon=D)
         pol, sec = timed(env, args.repeat if N < 1000 else 1)
         assert pol.exact == [True]
         lines.append(f"| {frame} | {N:,} | {D} | {sec:.3f} | {pol.value_estimate:,.2f} |")
         print(lines[-1], flush=True)
 
-    env = LiquidationEnv("Chain-v0")
+    env = LiquidationEnv("Chain-v1")
     pol, sec = timed(env, 1)
     sc = env.scenario
     n_grid = sum(not e for e in pol.exact)
     levels = sorted({p.grid.n_levels for p in pol.programmes})
-    lines += ["", "**Per-store programme on `Chain-v0`** (40 stores, 60 days, 2,020-5,980 units each, "
+    lines += ["", "**Per-store programme on `Chain-v1`** (40 stores, 60 days, 2,020-5,980 units each, "
               "notice 7/14 days, rent lock on 9 stores, monotone markdowns held 7 days; hidden store "
               "effects integrated over their prior; solved once).", "",
               "| stores | on the bucketed grid | levels per store | solve s | value estimate |",

@@ -14,7 +14,7 @@ observations, infos or random keys.  The batched front-ends' rows give their
 rate as a share of it.  PPO frames per second compare SB3's PPO on
 ``DummyVecEnv`` and on the native ``LiquidationVecEnv`` with the same number
 of envs and hyperparameters, in the same run, as a ratio; and MaskablePPO
-on ``Chain-v0`` with sb3-contrib's policy against :mod:`agents.maskable`'s.
+on ``Chain-v1`` with sb3-contrib's policy against :mod:`agents.maskable`'s.
 """
 
 from __future__ import annotations
@@ -113,12 +113,12 @@ def ppo_fps(venv, steps: int) -> float:
 
 
 def maskable_fps(policy, steps: int) -> float:
-    """MaskablePPO frames per second on the native batched Chain-v0 (16 envs)."""
+    """MaskablePPO frames per second on the native batched Chain-v1 (16 envs)."""
     import torch
     from sb3_contrib import MaskablePPO
 
     torch.set_num_threads(1)
-    venv = LiquidationVecEnv("Chain-v0", n_envs=16, seed=0)
+    venv = LiquidationVecEnv("Chain-v1", n_envs=16, seed=0)
     model = MaskablePPO(policy, venv, n_steps=120, batch_size=960, n_epochs=5, seed=0, verbose=0,
                         policy_kwargs=dict(net_arch=[256, 256]))
     model.learn(1920)  # warm-up
@@ -136,7 +136,7 @@ def main(argv=None) -> int:
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
     rows = []
-    for name, sizes in (("SingleStore-v0", (16, 256, 1024, 4096)), ("Chain-v0", (16, 64, 256))):
+    for name, sizes in (("SingleStore-v0", (16, 256, 1024, 4096)), ("Chain-v1", (16, 64, 256))):
         eid = f"liqenv/{name}"
         rows.append((name, "gymnasium.make (checker + order wrappers)", 1,
                      time_single(lambda: gym.make(eid), args.seconds), None))
@@ -172,7 +172,7 @@ def main(argv=None) -> int:
         share = "" if kernel is None else f"{rate / kernel:.0%}"
         lines.append(f"| {name} | {fe} | {n} | {rate:,.0f} | {share} |")
     rate = {(name, fe, n): r for name, fe, n, r, _ in rows}
-    for name, n in (("SingleStore-v0", 1024), ("Chain-v0", 256)):
+    for name, n in (("SingleStore-v0", 1024), ("Chain-v1", 256)):
         k, g, b = (rate[name, fe, n] for fe in ("kernel alone (dynamics.step)",
                                                 "Gymnasium make_vec (vector_entry_point)",
                                                 "SB3 VecEnv (liqenv.integrations.sb3)"))
@@ -181,7 +181,7 @@ def main(argv=None) -> int:
     lines += ["", f"PPO on SingleStore-v0, {n_ppo} envs, n_steps 256, batch 512, 4 epochs: "
               f"DummyVecEnv {dummy:,.0f} frames/s, native {native:,.0f} frames/s "
               f"(ratio {native / dummy:.2f}x).",
-              "", f"MaskablePPO on Chain-v0 (40 stores, 80 action dimensions), native batch of 16, n_steps 120, "
+              "", f"MaskablePPO on Chain-v1 (40 stores, 80 action dimensions), native batch of 16, n_steps 120, "
               f"batch 960, 5 epochs, [256, 256]: sb3-contrib's MlpPolicy {m_contrib:,.0f} frames/s, "
               f"agents.maskable.FastMaskablePolicy {m_fast:,.0f} frames/s (ratio {m_fast / m_contrib:.1f}x)."]
     publish("\n".join(lines), args.out)

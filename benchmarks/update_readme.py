@@ -27,9 +27,9 @@ PRODUCERS = {
     "sdp_speed": "python benchmarks/sdp_speed.py",
     "pds_speed": "python benchmarks/pds_speed.py",
     "ppo": "python benchmarks/ppo_results.py",
-    "ppo_multistore": "python benchmarks/ppo_results.py --scenarios TwoStore-v0 --seeds 0,1,2,3,4 "
+    "ppo_multistore": "python benchmarks/ppo_results.py --scenarios TwoStore-v1 --seeds 0,1,2,3,4 "
                       "--eval-episodes 300 --workers 2 --md benchmarks/results/ppo_multistore.md",
-    "ppo_chain": "python benchmarks/ppo_results.py --scenarios Chain-v0,TransferChain-v0 --seeds 0,1,2,3,4 "
+    "ppo_chain": "python benchmarks/ppo_results.py --scenarios Chain-v1,TransferChain-v1 --seeds 0,1,2,3,4 "
                  "--eval-episodes 20 --workers 2 --md benchmarks/results/ppo_chain.md",
     "bombard": "LIQENV_BOMBARD_MD=benchmarks/results/bombard.md python -m pytest -q tests/test_bombard.py",
     "ray_estimate": "python benchmarks/ray_estimate.py",
@@ -78,8 +78,12 @@ def scenario_table() -> str:
         rows.append(f"| `liqenv/{name}` | {liqenv.SOURCES[name]} | {sc.n_stores} | {sc.horizon} | "
                     f"{sc.total_inventory:,} | {dem} | {', '.join(rules) or 'free prices'} | {sp} | {ol.size} |")
     rows.append("")
-    rows.append("`TwoStore-v0` draws a new grid point at every reset (the row shows the middle point); "
+    rows.append("`TwoStore-v1` draws a new grid point at every reset (the row shows the middle point); "
                 "pass any grid field (e.g. `cv=0.5`) to pin it.")
+    rows.append("")
+    rows.append("Elasticity demand's CV is the CV of the gamma multiplier of its gamma-Poisson counts "
+                "(MODEL.md section 3): a period count of mean `m` has CV `sqrt(1/m + cv^2)` "
+                "(e.g. `cv` 0.3 at `m` = 10 units: 0.44).")
     return "\n".join(rows)
 
 
@@ -88,7 +92,7 @@ def layouts() -> str:
     from liqenv.spaces import ActionLayout, ObservationLayout
 
     out = []
-    for name in ("SingleStore-v0", "TwoStore-v0"):
+    for name in ("SingleStore-v0", "TwoStore-v1", "DistributionCentre-v1"):
         sc = liqenv.make_scenario(name)
         ol, al = ObservationLayout(sc), ActionLayout(sc)
         out.append(f"`{name}` observation ({ol.size} floats): " + ", ".join(f"`{n}`" for n in ol.feature_names()))

@@ -276,11 +276,11 @@ def close_mask(t, close_at, closable, notice, earliest_close, T, out):
 
 
 @njit(**_FLAGS)
-def ship_mask(t, close_at, on_hand, src, dst, lead, out):
+def ship_mask(t, close_at, on_hand, src, dst, lead, T, out):
     B = close_at.shape[0]
     for b in range(B):
         for p in range(src.shape[0]):
-            out[b, p] = ship_ok(t[b], close_at[b, src[p]], on_hand[b, src[p]], close_at[b, dst[p]], lead[p])
+            out[b, p] = ship_ok(t[b], close_at[b, src[p]], on_hand[b, src[p]], close_at[b, dst[p]], lead[p], T)
 
 
 # ------------------------------------------------------------------- step
@@ -317,6 +317,7 @@ class ModelArrays(NamedTuple):
     cap: np.ndarray  # (C,1) highest continuous price
     ship_cost: np.ndarray  # (C,P) per unit
     ship_fixed: np.ndarray  # (C,P) per shipment
+    effect_var0: np.ndarray  # (C,1) prior variance of a store's log effect (0: no hidden effects)
 
 
 class StateArrays(NamedTuple):
@@ -333,6 +334,8 @@ class StateArrays(NamedTuple):
     locked: np.ndarray  # (B,S)
     last_sold: np.ndarray  # (B,S)
     effect: np.ndarray  # (B,S)
+    effect_w: np.ndarray  # (B,S) summed precision of the sales seen (effect posterior)
+    effect_wy: np.ndarray  # (B,S) precision-weighted sum of the log-effect observations
     sold_total: np.ndarray  # (B,)
     salvaged_total: np.ndarray  # (B,)
     profit_total: np.ndarray  # (B,)
@@ -360,11 +363,14 @@ class StepArrays(NamedTuple):
     salvaged: np.ndarray  # (B,S)
     price: np.ndarray  # (B,S)
     shipped: np.ndarray  # (B,P)
+    cancelled_shipments: np.ndarray  # (B,) shipments cancelled: destination's closing announced now
+    scaled_shipments: np.ndarray  # (B,) shipments scaled down: one source's fractions summed above 1
     violations: np.ndarray  # (B,)
     done: np.ndarray  # (B,)
     md_bad: np.ndarray  # (B,S) markdown repaired
     close_bad: np.ndarray  # (B,S) closing refused
     ship_bad: np.ndarray  # (B,P) transfer refused
+    ship_cut: np.ndarray  # (B,P) transfer cancelled or scaled down (not a violation)
 
 
 @njit(**_FLAGS)
@@ -386,13 +392,16 @@ def step_kernel(model, demand, state, decision, out, strict):
     _check_markdowns(m, st, d, o, new_md)
     _plan_transfers(m, st, d, o, announce, units)
     total_viol = o.violations.sum()
-    if strict and total_viol > 0:
-        return total_viol
+    if strict:
+        # strict mode refuses the cancellations and scale-downs too
+        total_viol += o.cancelled_shipments.sum() + o.scaled_shipments.sum()
+        if total_viol > 0:
+            return total_viol
     _transfer(m, st, o, announce, units)
     live = _post_markdowns(m, st, o, new_md, announce)
     wanted = np.zeros((B, S), dtype=np.int64)
     wanted_batch(dm, st.t, o.price, st.on_hand, st.effect, st.key, live, wanted)
-    _sell_and_charge(m, st, o, wanted)
+    _sell_and_charge(m, dm, st, o, wanted)
     _salvage_and_deliver(m, st, o)
     _settle(m, st, o)
     return total_viol
@@ -467,10 +476,14 @@ def _check_markdowns(m, st, d, o, new_md):
 
 @njit(**_FLAGS)
 def _plan_transfers(m, st, d, o, announce, units):
-    """Units each pair ships (``units``); refused pairs count as violations."""
+    """Units each pair ships (``units``); refused pairs count as violations,
+    cancelled and scaled-down ones in ``cancelled_shipments`` / ``scaled_shipments``."""
     src, dst, lead, quantities, notice = m.src, m.dst, m.lead, m.quantities, m.notice
     t_, close_at, on_hand, req, bad, viol = st.t, st.close_at, st.on_hand, d.ship, o.ship_bad, o.violations
+    cut, n_cancel, n_scale = o.ship_cut, o.cancelled_shipments, o.scaled_shipments
     P = src.shape[0]
+    n_cancel[:] = 0
+    n_scale[:] = 0
     if P == 0:
         return
     fractions = np.empty(P)
@@ -480,8 +493,9 @@ def _plan_transfers(m, st, d, o, announce, units):
         for p in range(P):
             q = req[b, p]
             bad[b, p] = False
+            cut[b, p] = False
             if q > 0:
-                if not ship_ok(t, close_at[b, src[p]], on_hand[b, src[p]], close_at[b, dst[p]], lead[p]):
+                if not ship_ok(t, close_at[b, src[p]], on_hand[b, src[p]], close_at[b, dst[p]], lead[p], m.T):
                     bad[b, p] = True
                     viol[b] += 1
                     q = 0
@@ -496,8 +510,14 @@ def _plan_transfers(m, st, d, o, announce, units):
                     eff_dst = closing_effective(t, notice[row, j]) if announce[b, j] else close_at[b, j]
                     if eff_dst <= t + lead[p]:
                         q = 0
+                        cut[b, p] = True
+                        n_cancel[b] += 1
             fractions[p] = quantities[q]
         shipped_units_into(fractions, on_hand[b], src, units[b])
+        for p in range(P):
+            if fractions[p] > 0.0 and units[b, p] < int(math.floor(fractions[p] * on_hand[b, src[p]] + 1e-9)):
+                cut[b, p] = True
+                n_scale[b] += 1
 
 
 # ---- phase 2: closings take effect, transfers leave
@@ -558,20 +578,64 @@ def _post_markdowns(m, st, o, new_md, announce):
 
 
 @njit(**_FLAGS)
-def _sell_and_charge(m, st, o, wanted):
+def effect_observation(n, z, mu, cv):
+    """One period's observation of a store's log effect and its precision
+    (Craig & Raman section 5.3): ``n`` units sold of ``z`` on hand where
+    ``mu`` were expected at effect 1.  A sell-out censors the count and
+    ``mu <= 0`` says nothing: precision 0.  The observation is
+    ``log((n + 0.5) / (mu + 0.5)) + var/2`` with variance
+    ``var = log(1 + cv^2 + 1/(mu + 0.5))`` (the gamma-Poisson count's);
+    returns ``(y, var)``, ``var = inf`` when the period says nothing."""
+    if n >= z or mu <= 0.0:
+        return 0.0, math.inf
+    var = math.log1p(cv * cv + 1.0 / (mu + 0.5))
+    return math.log((n + 0.5) / (mu + 0.5)) + 0.5 * var, var
+
+
+@njit(**_FLAGS)
+def effect_posterior(var0, w, wy):
+    """Posterior mean and standard deviation of a store's log effect: prior
+    ``N(-var0/2, var0)`` (the lognormal effect of mean 1) updated with summed
+    precision ``w`` and precision-weighted observations ``wy``."""
+    if var0 <= 0.0:
+        return 0.0, 0.0
+    prior_prec = 1.0 / var0
+    prec = prior_prec + w
+    return (prior_prec * (-0.5 * var0) + wy) / prec, math.sqrt(1.0 / prec)
+
+
+@njit(**_FLAGS)
+def _sell_and_charge(m, dm, st, o, wanted):
+    """Sales, revenue and fixed costs; each store's effect posterior takes in
+    what it sold (MODEL.md section 6)."""
     t_, close_at, on_hand, locked = st.t, st.close_at, st.on_hand, st.locked
     price, sold, revenue, op_cost = o.price, o.sold, o.revenue, o.operating_cost
     lock_period, operating, locked_rent = m.lock_period, m.operating, m.locked_rent
+    var0, eff_w, eff_wy, selling = m.effect_var0, st.effect_w, st.effect_wy, m.selling
+    base, lift, elasticity, beta, z0 = dm.base, dm.lift, dm.elasticity, dm.beta, dm.z0
+    list_price, cv = dm.list_price, dm.cv
     B, S = close_at.shape
     m_rows = m.list_price.shape[0]  # per-copy rows: 1 or B
+    d_rows = base.shape[0]
     for b in range(B):
         row, t = (b if m_rows > 1 else 0), t_[b]
+        drow = b if d_rows > 1 else 0
+        learn = var0[row, 0] > 0.0
         rev = 0.0
         op = 0.0
         for s in range(S):
             closed = close_at[b, s] <= t
             sl = min(wanted[b, s], on_hand[b, s])
             sold[b, s] = sl
+            if learn and selling[s] and not closed and on_hand[b, s] > 0:
+                z = float(on_hand[b, s])
+                mu = elasticity_mean(base[drow, s], lift[drow, 0, min(t, lift.shape[2] - 1)], price[b, s],
+                                     list_price[drow, s], elasticity[drow, 0], z, z0[drow, s], beta[drow, 0],
+                                     1.0, dm.min_share)
+                y, var = effect_observation(float(sl), z, mu, cv[drow, 0])
+                if var < math.inf:
+                    eff_w[b, s] += 1.0 / var
+                    eff_wy[b, s] += y / var
             on_hand[b, s] -= sl
             rev += sl * price[b, s]
             if m.has_lock and lock_triggers(t, lock_period[row, s], closed):
@@ -604,8 +668,6 @@ def _salvage_and_deliver(m, st, o):
                     sv += pipeline[b, s, k]
                     pipeline[b, s, k] = 0
             salvaged[b, s] = sv
-            hold_units += on_hand[b, s]
-        holding_cost[b] = 0.0 if last else holding[row, 0] * hold_units
         if m.src.shape[0] > 0:
             for s in range(S):
                 arriving = pipeline[b, s, 0]
@@ -617,6 +679,11 @@ def _salvage_and_deliver(m, st, o):
                         salvaged[b, s] += arriving
                     else:
                         on_hand[b, s] += arriving
+        # every unit carried into the next period, arrivals that just landed
+        # included (units still in transit are not charged; MODEL.md section 5)
+        for s in range(S):
+            hold_units += on_hand[b, s]
+        holding_cost[b] = 0.0 if last else holding[row, 0] * hold_units
 
 
 # ---- phase 5: the period's reward and the episode's totals
@@ -705,12 +772,13 @@ elasticity_mean_v = vectorize(["float64(float64, float64, float64, float64, floa
 
 # ------------------------------------------------------------ observation
 OBS_ON_HAND, OBS_IN_TRANSIT, OBS_MARKDOWN, OBS_LAST_SOLD, OBS_STATUS, OBS_UNTIL_CLOSE, \
-    OBS_UNTIL_MAY_CLOSE, OBS_LOCK_PENDING, OBS_LOCKED, OBS_HELD, OBS_CHANGES_LEFT = range(11)
+    OBS_UNTIL_MAY_CLOSE, OBS_LOCK_PENDING, OBS_LOCKED, OBS_HELD, OBS_CHANGES_LEFT, OBS_EFFECT = range(12)
 
 
 @njit(**_FLAGS)
 def encode_obs(codes, t, on_hand, pipeline, markdown, last_sold, close_at, may_close_from,
-               lock_period, locked, hold, changes, max_changes, unit_scale, T, per_store, out):
+               lock_period, locked, hold, changes, max_changes, unit_scale, T, per_store, effect_var0,
+               effect_w, effect_wy, out):
     """Write the normalised observation of every copy (layout: liqenv.spaces):
     the per-store blocks first, the period and periods left in the last two
     columns (any columns between are the layout's public-parameter block)."""
@@ -763,5 +831,10 @@ def encode_obs(codes, t, on_hand, pipeline, markdown, last_sold, close_at, may_c
                 elif code == OBS_CHANGES_LEFT:
                     out[b, k] = max(max_changes - changes[b, s], 0) / max(max_changes, 1)
                     k += 1
+                elif code == OBS_EFFECT:
+                    mean, sd = effect_posterior(effect_var0[row, 0], effect_w[b, s], effect_wy[b, s])
+                    out[b, k] = mean
+                    out[b, k + 1] = sd
+                    k += 2
         out[b, out.shape[1] - 2] = tb / T
         out[b, out.shape[1] - 1] = (T - tb) / T

@@ -9,7 +9,7 @@ FrozenLake exposes ``P``).
 
 Parameters are stored as arrays with a leading "copy" axis of length 1 (one
 scenario) or ``n_envs`` (a batch whose copies draw their own scenario at
-reset, e.g. ``TwoStore-v0``'s grid); :meth:`DemandModel.set_row` rewrites one
+reset, e.g. ``TwoStore-v1``'s grid); :meth:`DemandModel.set_row` rewrites one
 copy's parameters.
 """
 

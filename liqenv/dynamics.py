@@ -17,7 +17,8 @@ Order within a period (MODEL.md section 4): closings are announced (a
 closing with notice 0 takes effect at once), transfers leave (lead time 0
 arrives before demand), markdowns are posted, demand is realised and sales
 happen, costs are charged, stores whose closing takes effect this period
-salvage what they hold; at the end of the last period every store and every
+salvage what they hold, units carried into the next period (arrivals that
+land now included) are charged holding cost; at the end of the last period every store and every
 unit in transit is salvaged.  Units that arrive at the start of the next
 period are put on hand at the end of this one (to a store that is closed by
 then, they go to its jobber), so the observation shows what is available.
@@ -96,6 +97,8 @@ class Params:
         self.cap = np.ones((C, 1))
         self.ship_cost = np.zeros((C, self.P))
         self.ship_fixed = np.zeros((C, self.P))
+        #: prior variance of a store's log effect, log(1 + store_effect_cv^2) (0: no hidden effects)
+        self.effect_var0 = np.zeros((C, 1))
         self.demand: DemandModel = make_demand(scenarios)
         #: each copy's scenario (the observation's public parameters are read from it)
         self.scenarios: list[Scenario] = list(scenarios)
@@ -124,6 +127,7 @@ class Params:
         self.holding[b] = sc.holding_cost
         self.unit_cost[b] = sc.unit_cost
         self.cap[b] = sc.price_cap
+        self.effect_var0[b] = np.log1p(float(getattr(sc.demand, "store_effect_cv", 0.0)) ** 2)
         if self.P:
             tn = sc.transfers
             pairs = tn.pairs
@@ -146,7 +150,8 @@ class Params:
                 has_lock=self.has_lock, list_price=self.list_price, salvage_price=self.salvage_price,
                 operating=self.operating, locked_rent=self.locked_rent, notice=self.notice,
                 earliest_close=self.earliest_close, lock_period=self.lock_period, holding=self.holding,
-                cap=self.cap, ship_cost=self.ship_cost, ship_fixed=self.ship_fixed))
+                cap=self.cap, ship_cost=self.ship_cost, ship_fixed=self.ship_fixed,
+                effect_var0=self.effect_var0))
         return self._kernel_model
 
     def kernel_demand(self) -> tuple:
@@ -177,6 +182,8 @@ class State:
     locked: np.ndarray  # (B,S) rent lock triggered
     last_sold: np.ndarray  # (B,S) units sold last period
     effect: np.ndarray  # (B,S) hidden store effect (never observed)
+    effect_w: np.ndarray  # (B,S) effect posterior: summed precision of the sales seen
+    effect_wy: np.ndarray  # (B,S) effect posterior: precision-weighted log-effect observations
     sold_total: np.ndarray  # (B,) units sold so far
     salvaged_total: np.ndarray  # (B,) units salvaged so far
     profit_total: np.ndarray  # (B,) profit so far
@@ -225,6 +232,8 @@ class StepResult:
     salvaged: np.ndarray
     price: np.ndarray
     shipped: np.ndarray  # (B,P) units sent per pair
+    cancelled_shipments: np.ndarray  # (B,) shipments cancelled: destination's closing announced now
+    scaled_shipments: np.ndarray  # (B,) shipments scaled down: one source's fractions above 1
     violations: np.ndarray  # (B,) rule repairs made
     done: np.ndarray  # (B,) episode over
 
@@ -265,7 +274,7 @@ def reset_state(p: Params, keys: np.ndarray, copies: np.ndarray | None = None) -
         markdown=np.zeros((B, S)), hold=zeros.copy(), changes=zeros.copy(),
         close_at=np.full((B, S), NO_CLOSE, dtype=np.int64),
         locked=np.zeros((B, S), dtype=bool), last_sold=zeros.copy(),
-        effect=effect, sold_total=np.zeros(B, dtype=np.int64),
+        effect=effect, effect_w=np.zeros((B, S)), effect_wy=np.zeros((B, S)), sold_total=np.zeros(B, dtype=np.int64),
         salvaged_total=np.zeros(B, dtype=np.int64), profit_total=np.zeros(B))
 
 
@@ -312,11 +321,10 @@ def ship_allowed(p: Params, s: State) -> np.ndarray:
     """(B,P) whether each allowed pair may ship now: the source is not closed
     before this period (a store closing now may still ship out) and holds
     units; the destination is not closed or scheduled to close by the arrival
-    date ``t + lead``.  Shipments arriving after the last period are allowed;
-    they are salvaged at the destination's rate."""
+    date ``t + lead``, which is within the horizon (:func:`liqenv.rules.ship_ok`)."""
     out = np.empty((s.batch_size, p.P), dtype=np.bool_)
     if p.P:
-        _k.ship_mask(s.t, s.close_at, s.on_hand, p.src, p.dst, p.lead, out)
+        _k.ship_mask(s.t, s.close_at, s.on_hand, p.src, p.dst, p.lead, p.T, out)
     return out
 
 
@@ -337,6 +345,10 @@ def step(p: Params, s: State, d: Decision, copies: np.ndarray | None = None,
     Decisions that break a business rule are repaired to the nearest allowed
     choice and counted in ``violations``; with ``strict=True`` they raise
     :class:`RuleViolation` instead (the state is then left untouched).
+    Shipments the rules cut inside an allowed action (to a store whose
+    closing this action announces, or fractions of one source above 1) are
+    counted in ``cancelled_shipments`` / ``scaled_shipments``; with
+    ``strict=True`` they raise too.
     The period itself is :func:`liqenv._kernels.step_kernel`; the rules it
     applies are :mod:`liqenv.rules`.
     """
@@ -350,22 +362,27 @@ def step(p: Params, s: State, d: Decision, copies: np.ndarray | None = None,
     r = StepResult(revenue=e(B), operating_cost=e(B), holding_cost=e(B), transfer_cost=e(B),
                    salvage_value=e(B), reward=e(B), sold=e((B, S), np.int64),
                    salvaged=e((B, S), np.int64), price=e((B, S)), shipped=e((B, P), np.int64),
+                   cancelled_shipments=e(B, np.int64), scaled_shipments=e(B, np.int64),
                    violations=e(B, np.int64), done=e(B, np.bool_))
     md_bad, close_bad, ship_bad = e((B, S), np.bool_), e((B, S), np.bool_), e((B, P), np.bool_)
+    ship_cut = e((B, P), np.bool_)
     # plain tuples in the field order of the kernel's records (see liqenv._kernels)
     n_bad = _k.step_kernel(
         p.kernel_model(), p.kernel_demand(),
         (s.t, s.key, s.on_hand, s.pipeline, s.markdown, s.hold, s.changes, s.close_at, s.locked,
-         s.last_sold, s.effect, s.sold_total, s.salvaged_total, s.profit_total),
+         s.last_sold, s.effect, s.effect_w, s.effect_wy, s.sold_total, s.salvaged_total, s.profit_total),
         (md, cl, sh),
         (r.revenue, r.operating_cost, r.holding_cost, r.transfer_cost, r.salvage_value, r.reward,
-         r.sold, r.salvaged, r.price, r.shipped, r.violations, r.done, md_bad, close_bad, ship_bad),
+         r.sold, r.salvaged, r.price, r.shipped, r.cancelled_shipments, r.scaled_shipments, r.violations,
+         r.done, md_bad, close_bad, ship_bad, ship_cut),
         strict)
     if n_bad and strict:
         parts = []
         for what, m in (("closing not allowed for stores", close_bad),
                         ("markdown not allowed for stores", md_bad),
-                        ("transfer not allowed on pairs", ship_bad)):
+                        ("transfer not allowed on pairs", ship_bad),
+                        ("transfer cancelled (destination's closing announced in the same action) "
+                         "or scaled down (one source's fractions above 1) on pairs", ship_cut)):
             if m.any():
                 parts.append(f"{what} {np.argwhere(m)[:, 1].tolist()}")
         raise RuleViolation("; ".join(parts))

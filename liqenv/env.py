@@ -42,6 +42,9 @@ def info_arrays(p: dyn.Params, s: dyn.State, r: dyn.StepResult, idx: np.ndarray 
         "open": ~closed,
         "in_transit": s.pipeline[idx].sum(axis=(1, 2)),
         "shipped": r.shipped[idx].copy(),
+        # not violations: cut by the rules inside an allowed action (MODEL.md section 4.2)
+        "cancelled_shipments": r.cancelled_shipments[idx].copy(),
+        "scaled_shipments": r.scaled_shipments[idx].copy(),
         "rule_violations": r.violations[idx].copy(),
         "period": s.t[idx] - 1,
     }

@@ -25,10 +25,10 @@ _FREE_PRICES = MarkdownRules(monotone=False)
 
 
 def _yang(name: str, *, inventory: int, horizon: int, rate: Any, valuation: str = "uniform",
-          weibull_shape: float = 4.0) -> Scenario:
+          weibull_shape: float = 4.0, list_price: float = 1.0) -> Scenario:
     return Scenario(
         name=name, horizon=horizon,
-        stores=(StoreParams(name="store", inventory=inventory, closable=False),),
+        stores=(StoreParams(name="store", inventory=inventory, closable=False, list_price=list_price),),
         demand=ValuationDemand(arrival_rate=rate, valuation=valuation,
                                weibull_shape=weibull_shape, decay=0.99),
         markdowns=_FREE_PRICES)
@@ -40,13 +40,22 @@ def single_store() -> Scenario:
 
 
 def single_store_exp() -> Scenario:
-    """Table 5 base case with Exponential(1) valuations."""
-    return _yang("SingleStoreExp", inventory=100, horizon=10, rate=100.0, valuation="exponential")
+    """Table 5 base case with Exponential(1) valuations, list price 3.0.
+
+    The best price lies above 1 (Yang et al. price continuously), so at list
+    price 1 every policy on the markdown ladder sells out at list; at 3.0 the
+    optimum lies inside the ladder (MODEL.md section 3).  Override
+    ``list_price=1`` with continuous pricing for the paper's scale.
+    """
+    return _yang("SingleStoreExp", inventory=100, horizon=10, rate=100.0, valuation="exponential",
+                 list_price=3.0)
 
 
 def single_store_weibull() -> Scenario:
-    """Table 5 base case with Weibull(shape 4, scale 1) valuations."""
-    return _yang("SingleStoreWeibull", inventory=100, horizon=10, rate=100.0, valuation="weibull")
+    """Table 5 base case with Weibull(shape 4, scale 1) valuations, list price 1.5
+    (inside the ladder's reach, as for :func:`single_store_exp`)."""
+    return _yang("SingleStoreWeibull", inventory=100, horizon=10, rate=100.0, valuation="weibull",
+                 list_price=1.5)
 
 
 def single_store_large() -> Scenario:
@@ -256,30 +265,30 @@ def distribution_centre() -> Scenario:
 
 PRESETS: dict[str, Callable[[], Scenario]] = {
     "SingleStore-v0": single_store,
-    "SingleStoreExp-v0": single_store_exp,
-    "SingleStoreWeibull-v0": single_store_weibull,
+    "SingleStoreExp-v1": single_store_exp,
+    "SingleStoreWeibull-v1": single_store_weibull,
     "SingleStoreLarge-v0": single_store_large,
     "Weekend-v0": weekend,
-    "TwoStore-v0": two_store,
-    "Chain-v0": chain,
-    "TransferChain-v0": transfer_chain,
-    "DistributionCentre-v0": distribution_centre,
+    "TwoStore-v1": two_store,
+    "Chain-v1": chain,
+    "TransferChain-v1": transfer_chain,
+    "DistributionCentre-v1": distribution_centre,
 }
 
 #: Presets whose env draws a new scenario at every reset.
-GENERATORS: dict[str, Callable[[], Any]] = {"TwoStore-v0": TwoStoreGrid}
+GENERATORS: dict[str, Callable[[], Any]] = {"TwoStore-v1": TwoStoreGrid}
 
 #: Where each preset comes from (for the README's scenario table).
 SOURCES = {
     "SingleStore-v0": "Yang et al. (2019) Table 5 base",
-    "SingleStoreExp-v0": "Yang et al. (2019) Table 5, Exp(1)",
-    "SingleStoreWeibull-v0": "Yang et al. (2019) Table 5, Weibull(4)",
+    "SingleStoreExp-v1": "Yang et al. (2019) Table 5, Exp(1), list price 3.0",
+    "SingleStoreWeibull-v1": "Yang et al. (2019) Table 5, Weibull(4), list price 1.5",
     "SingleStoreLarge-v0": "Yang et al. (2019) Table 3 base",
     "Weekend-v0": "Yang et al. (2019) Table 7",
-    "TwoStore-v0": "Craig & Raman (2016) section 6 grid",
-    "Chain-v0": "Craig & Raman (2016) section 7.2",
-    "TransferChain-v0": "Craig & Raman (2016) section 7.3",
-    "DistributionCentre-v0": "markdown blog, DC section",
+    "TwoStore-v1": "Craig & Raman (2016) section 6 grid",
+    "Chain-v1": "Craig & Raman (2016) section 7.2",
+    "TransferChain-v1": "Craig & Raman (2016) section 7.3",
+    "DistributionCentre-v1": "markdown blog, DC section",
 }
 
 

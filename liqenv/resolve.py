@@ -80,7 +80,7 @@ def short_name(key: str) -> str:
 def resolve_scenario(arg: Any, **overrides: Any) -> tuple[str, Scenario]:
     """``(canonical_scenario(arg), scenario)`` with ``overrides`` applied.
 
-    For a preset that draws a scenario per episode (``TwoStore-v0``) the
+    For a preset that draws a scenario per episode (``TwoStore-v1``) the
     scenario is the one fixing the env's spaces (its generator's
     ``layout_scenario()``), as in :class:`~liqenv.env.LiquidationEnv`.
     """

@@ -288,12 +288,14 @@ def rent_owed(locked_rent, lock_period: int, tau, locked: bool = False):
 
 # ----------------------------------------------------------------- transfers
 @njit(**_FLAGS)
-def ship_ok(t, src_close_at, src_on_hand, dst_close_at, lead):
+def ship_ok(t, src_close_at, src_on_hand, dst_close_at, lead, T):
     """Whether a pair may ship in period ``t`` (MODEL.md section 4.2): the
     source is not closed before this period (a store closing now may still
     ship out) and holds units; the destination is not closed or scheduled to
-    close by the arrival date ``t + lead``."""
-    return src_close_at >= t and src_on_hand > 0 and dst_close_at > t + lead
+    close by the arrival date ``t + lead``, which is within the horizon
+    (``t + lead <= T - 1``: a later arrival could only be salvaged, a way
+    to reach another store's salvage rate)."""
+    return src_close_at >= t and src_on_hand > 0 and dst_close_at > t + lead and t + lead <= T - 1
 
 
 @njit(**_FLAGS)

@@ -18,7 +18,11 @@ When the only decision is one store's markdown the space is ``Discrete(L)``
 
 Observation layout: per store, the blocks below (store-major, a block only
 when the scenario can use it), then, with ``observe_parameters``, the
-public-parameter block, then two global features.  Units are
+public-parameter block, then two global features.  The effect posterior
+(scenarios with ``store_effect_cv > 0``) is the conjugate normal update of
+Craig & Raman section 5.3 kept by the step kernel
+(:func:`liqenv._kernels.effect_observation`); it is what the analytic chain
+policies read, so learned and analytic policies see the same information.  Units are
 fractions of ``unit_scale`` = initial chain units / number of stores, so
 a single store's on-hand starts at 1.
 
@@ -37,12 +41,14 @@ lock_pending           periods until the rent-lock date / T       rent lock
 locked                 rent lock triggered (0/1)                  rent lock
 held                   periods current markdown held / T          min_hold>1
 changes_left           markdown changes left / max_changes        max_changes
+effect_mean,           posterior mean and sd of the store's log   hidden store
+effect_sd              demand effect given its own sales          effects
 t                      period / T                                 global
 remaining              (T - period) / T                           global
 =====================  =========================================  ==========
 
 Public-parameter block (``Scenario.observe_parameters``, set by scenario
-generators such as ``TwoStore-v0`` whose draws change these every episode),
+generators such as ``TwoStore-v1`` whose draws change these every episode),
 each value ``x`` squashed to ``x / (1 + x)`` in ``[0, 1)`` so that one bound
 fits every draw: per store, ``operating_cost`` (this period's, over
 ``unit_scale`` times the store's list price), then per store
@@ -246,7 +252,26 @@ class _Block:
 _BLOCK_CODES = {"on_hand": _k.OBS_ON_HAND, "in_transit": _k.OBS_IN_TRANSIT, "markdown": _k.OBS_MARKDOWN,
                 "last_sold": _k.OBS_LAST_SOLD, "status": _k.OBS_STATUS, "until_close": _k.OBS_UNTIL_CLOSE,
                 "until_may_close": _k.OBS_UNTIL_MAY_CLOSE, "lock_pending": _k.OBS_LOCK_PENDING,
-                "locked": _k.OBS_LOCKED, "held": _k.OBS_HELD, "changes_left": _k.OBS_CHANGES_LEFT}
+                "locked": _k.OBS_LOCKED, "held": _k.OBS_HELD, "changes_left": _k.OBS_CHANGES_LEFT,
+                "effect": _k.OBS_EFFECT}
+
+
+def effect_bounds(sc: Scenario) -> tuple[float, float, float]:
+    """Bounds of the effect-posterior block: ``(low, high)`` of the posterior
+    mean of a log effect and the prior standard deviation (the sd's upper
+    bound); the mean is a precision-weighted average of the prior mean and
+    the periods' observations, so it lies between their extremes."""
+    d = sc.demand
+    var0 = float(np.log1p(float(getattr(d, "store_effect_cv", 0.0)) ** 2))
+    cv = float(getattr(d, "cv", 0.0))
+    z = float(sc.total_inventory)
+    dm = make_demand(sc)
+    mu_max = max(float(dm.mean(s, t, 0.0, on_hand=x)) for s in range(sc.n_stores)
+                 for t in range(sc.horizon) for x in (1.0, z))
+    y_low = float(np.log(0.5 / (mu_max + 0.5)))
+    y_high = float(np.log((z + 0.5) / 0.5) + 0.5 * np.log1p(cv * cv + 2.0))
+    prior = -0.5 * var0
+    return min(prior, y_low), max(prior, y_high), float(np.sqrt(var0))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -291,6 +316,10 @@ class ObservationLayout:
             blocks.append(_Block("held", 1, 0.0, 1.0))
         if r.max_changes is not None:
             blocks.append(_Block("changes_left", 1, 0.0, 1.0))
+        self.has_effect = float(getattr(sc.demand, "store_effect_cv", 0.0)) > 0.0
+        if self.has_effect:
+            lo, hi, sd_high = effect_bounds(sc)
+            blocks.append(_Block("effect", 2, lo, hi))
         self.blocks = tuple(blocks)
         self._codes = np.array([_BLOCK_CODES[b.name] for b in blocks], dtype=np.int64)
         self.per_store = sum(b.width for b in blocks)
@@ -298,6 +327,9 @@ class ObservationLayout:
         self.size = self.S * self.per_store + self.n_public + 2
         low = np.concatenate([np.full(b.width, b.low) for b in blocks])
         high = np.concatenate([np.full(b.width, b.high) for b in blocks])
+        if self.has_effect:  # the sd's bounds: [0, prior sd]
+            k = sum(b.width for b in blocks[:-1]) + 1
+            low[k], high[k] = 0.0, sd_high
         pub = np.ones(self.n_public)
         self.low = np.concatenate([np.tile(low, self.S), 0 * pub, [0.0, 0.0]]).astype(np.float32)
         self.high = np.concatenate([np.tile(high, self.S), pub, [1.0, 1.0]]).astype(np.float32)
@@ -312,6 +344,8 @@ class ObservationLayout:
             for b in self.blocks:
                 if b.name == "status":
                     names += [f"{st.name}.open", f"{st.name}.announced", f"{st.name}.closed"]
+                elif b.name == "effect":
+                    names += [f"{st.name}.effect_mean", f"{st.name}.effect_sd"]
                 elif b.width > 1:
                     names += [f"{st.name}.{b.name}[{k + 1}]" for k in range(b.width)]
                 else:
@@ -329,7 +363,8 @@ class ObservationLayout:
         _k.encode_obs(self._codes, s.t, s.on_hand, s.pipeline[:, :, : max(self.L, 1)], s.markdown,
                       s.last_sold, s.close_at, np.ascontiguousarray(may_close_from),
                       np.ascontiguousarray(p.rows(p.lock_period, copies)), s.locked, s.hold, s.changes,
-                      -1 if mc is None else mc, float(self.unit_scale), self.T, self.per_store, out)
+                      -1 if mc is None else mc, float(self.unit_scale), self.T, self.per_store,
+                      np.ascontiguousarray(p.rows(p.effect_var0, copies)), s.effect_w, s.effect_wy, out)
         if self.n_public:
             c0, T = self.S * self.per_store, self.T
             for b in range(s.batch_size):
@@ -347,8 +382,9 @@ class ObservationLayout:
         normalised floats), periods as integers.  Keys: ``on_hand``,
         ``in_transit`` (S, L), ``markdown``, ``last_sold``, ``open``,
         ``announced``, ``closed``, ``until_close``, ``until_may_close``,
-        ``lock_pending``, ``locked``, ``held``, ``changes_left`` (those the
-        layout has), and ``t``, ``remaining``.
+        ``lock_pending``, ``locked``, ``held``, ``changes_left``,
+        ``effect_mean`` and ``effect_sd`` (the posterior of each store's log
+        effect; those the layout has), and ``t``, ``remaining``.
         """
         o = np.asarray(obs, dtype=np.float64)
         single = o.ndim == 1
@@ -376,6 +412,8 @@ class ObservationLayout:
             elif n == "changes_left":
                 mc = self.scenario.markdowns.max_changes
                 out[n] = np.rint(x[..., 0] * max(mc, 1)).astype(np.int64)
+            elif n == "effect":
+                out["effect_mean"], out["effect_sd"] = x[..., 0], x[..., 1]
         if self.n_public:
             c0 = S * self.per_store
             x = o[:, c0: c0 + self.n_public]

@@ -4,14 +4,14 @@
 in one set of arrays and steps them with :func:`liqenv.dynamics.step`, the
 very function the single env calls, so there is no second copy of any rule.
 Copy ``i`` keeps its own Gymnasium generator (seeded like a single env with
-``seed + i``) from which it draws its random key (and, for ``TwoStore-v0``,
+``seed + i``) from which it draws its random key (and, for ``TwoStore-v1``,
 its scenario) at each reset: a batch of ``n`` copies reproduces ``n`` single
 envs seeded ``seed, seed+1, ...`` step for step.
 
 :class:`LiquidationVectorEnv` is the Gymnasium ``VectorEnv`` registered as
 each scenario's ``vector_entry_point``::
 
-    gymnasium.make_vec("liqenv/Chain-v0", num_envs=256, vectorization_mode="vector_entry_point")
+    gymnasium.make_vec("liqenv/Chain-v1", num_envs=256, vectorization_mode="vector_entry_point")
 
 It behaves as ``vectorization_mode="sync"`` over single envs does, infos
 included (same-step autoreset; Gymnasium's dict of arrays with ``_key``

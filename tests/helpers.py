@@ -43,6 +43,26 @@ def masked_action(env: gym.Env) -> Any:
     return env.action_space.sample(mask=split_mask(env.action_space, u.action_masks()))
 
 
+def uncut_action(env: gym.Env, a: Any) -> np.ndarray:
+    """Masked action ``a`` without the cuts strict mode refuses, which masks
+    cannot express (several components of one action): no closing announced
+    with a shipment in the same action, one shipment per source."""
+    lay, p = env.unwrapped.action_layout, env.unwrapped.params
+    a = np.array(a)
+    if lay.n_ship:
+        ship = a[lay.ship_slice]
+        if ship.any():
+            a[lay.close_slice] = 0
+        seen = set()
+        for k in range(len(ship)):
+            if ship[k] and p.src[k] in seen:
+                ship[k] = 0
+            elif ship[k]:
+                seen.add(p.src[k])
+        a[lay.ship_slice] = ship
+    return a
+
+
 class InvariantChecker:
     """Checks the per-step invariants of one episode (call :meth:`reset` after each reset)."""
 
@@ -64,6 +84,7 @@ class InvariantChecker:
         self.steps = 0
         assert int(self.on_hand.sum()) == self.initial
         assert u.observation_space.contains(obs), obs
+        self.effect_sd = u.decode_observation(obs).get("effect_sd")
 
     def check(self, action: Any, obs: np.ndarray, reward: float, terminated: bool, truncated: bool,
               info: dict, masked: bool = False) -> None:
@@ -96,6 +117,16 @@ class InvariantChecker:
             now = p.lead == 0
             np.add.at(avail, p.dst[now], shipped[now])
         assert np.all(sold <= avail), (sold, avail)
+        # nothing ships that would arrive after the last period (MODEL.md section 4.2)
+        if p.P:
+            assert np.all((shipped == 0) | (info["period"] + p.lead <= sc.horizon - 1)), shipped
+        # cuts inside an allowed action are counted, per shipment, and are not violations
+        for k in ("cancelled_shipments", "scaled_shipments"):
+            assert isinstance(info[k], int) and 0 <= info[k] <= p.P, (k, info[k])
+        # holding cost on every unit carried into the next period, arrivals included
+        # (in transit not), nothing after the last period (MODEL.md section 5)
+        carried = 0 if info["period"] == sc.horizon - 1 else int(on_hand.sum())
+        assert np.isclose(info["holding_cost"], sc.holding_cost * carried, rtol=1e-12, atol=1e-12)
         # no customers at a DC
         assert np.all(sold[sc.is_dc] == 0)
         # closed stores sell nothing and never reopen
@@ -116,6 +147,9 @@ class InvariantChecker:
         assert u.observation_space.contains(obs), obs
         dec = u.decode_observation(obs)
         assert np.array_equal(dec["on_hand"], on_hand)
+        if "effect_sd" in dec:  # the effect posterior only sharpens
+            assert np.all(dec["effect_sd"] <= self.effect_sd + 1e-7), (dec["effect_sd"], self.effect_sd)
+            self.effect_sd = dec["effect_sd"]
         if masked:
             assert info["rule_violations"] == 0, (action, info)
         assert isinstance(info["rule_violations"], int) and info["rule_violations"] >= 0

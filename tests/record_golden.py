@@ -35,6 +35,10 @@ from liqenv import random as lr
 from liqenv.vector import LiquidationVectorEnv
 
 PATH = Path(__file__).parent / "data" / "golden_kernel.npz"
+#: State fields, StepResult fields and info keys added after the first record
+#: (version-1 scenarios): hashed in their own part "added", so that the other
+#: parts of every scenario that did not change keep their recorded digests.
+ADDED = ("effect_w", "effect_wy", "cancelled_shipments", "scaled_shipments")
 SEEDS = (0, 7)
 STEPS = 240
 
@@ -45,11 +49,17 @@ class Digest:
     def __init__(self):
         self.h = hashlib.sha256()
 
-    def add(self, x) -> None:
+    def add(self, x, added: "Digest | None" = None) -> None:
+        """Hash ``x``; keys of a dict named in :data:`ADDED` go to ``added`` instead."""
         if isinstance(x, dict):
             for k in sorted(x):
+                if str(k).lstrip("_") in ADDED:  # "_key": Gymnasium's vector-info mask of "key"
+                    if added is not None:
+                        added.h.update(f"<{k}>".encode())
+                        added.add(x[k])
+                    continue
                 self.h.update(f"<{k}>".encode())
-                self.add(x[k])
+                self.add(x[k], added)
             return
         if isinstance(x, str):
             self.h.update(x.encode())
@@ -61,7 +71,7 @@ class Digest:
                 self.h.update(repr(a.item()).encode())
                 return
             for v in (a.reshape(-1) if a.ndim else [a.item()]):
-                self.add(v)
+                self.add(v, added)
             return
         self.h.update(f"{a.dtype.str}{a.shape}".encode())
         self.h.update(np.ascontiguousarray(a).tobytes())
@@ -85,11 +95,11 @@ def run_env(name, seed: int, masked: bool, **kw) -> dict[str, np.ndarray]:
     env = liqenv.LiquidationEnv(name, **kw)
     rng = np.random.default_rng(1000 + seed)
     env.action_space.seed(seed)
-    parts = {k: Digest() for k in ("obs", "info", "mask")}
+    parts = {k: Digest() for k in ("obs", "info", "mask", "added")}
     rewards = []
     obs, info = env.reset(seed=seed)
     parts["obs"].add(obs)
-    parts["info"].add(info)
+    parts["info"].add(info, parts["added"])
     for i in range(STEPS):
         box = env.action_layout.kind == "box"
         mask = None if box else env.action_masks()
@@ -99,19 +109,19 @@ def run_env(name, seed: int, masked: bool, **kw) -> dict[str, np.ndarray]:
         obs, r, term, trunc, info = env.step(a)
         rewards.append(r)
         parts["obs"].add(obs)
-        parts["info"].add(info)
+        parts["info"].add(info, parts["added"])
         parts["info"].add(np.array([term, trunc]))
         if term or trunc:
             obs, info = env.reset(seed=seed + i + 1)
             parts["obs"].add(obs)
-            parts["info"].add(info)
+            parts["info"].add(info, parts["added"])
     return {**{k: np.array(d.hex()) for k, d in parts.items()}, "rewards": np.array(rewards)}
 
 
 def run_vec(name: str, seed: int, n: int = 3) -> dict[str, np.ndarray]:
     env = LiquidationVectorEnv(n, name)
     rng = np.random.default_rng(2000 + seed)
-    parts = {k: Digest() for k in ("obs", "info", "mask")}
+    parts = {k: Digest() for k in ("obs", "info", "mask", "added")}
     rewards = []
     obs, info = env.reset(seed=seed)
     parts["obs"].add(obs)
@@ -129,7 +139,7 @@ def run_vec(name: str, seed: int, n: int = 3) -> dict[str, np.ndarray]:
         obs, r, term, trunc, info = env.step(a)
         rewards.append(r)
         parts["obs"].add(obs)
-        parts["info"].add(info)
+        parts["info"].add(info, parts["added"])
         parts["info"].add(np.stack([term, trunc]))
     return {**{k: np.array(d.hex()) for k, d in parts.items()}, "rewards": np.array(rewards)}
 
@@ -152,7 +162,7 @@ def run_dyn(name, seed: int, B: int = 4, **kw) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(3000 + seed)
     keys = np.arange(B, dtype=np.uint64) * np.uint64(7919) + np.uint64(seed)
     s = dyn.reset_state(p, keys)
-    parts = {k: Digest() for k in ("state", "result", "strict", "rules", "demand")}
+    parts = {k: Digest() for k in ("state", "result", "strict", "rules", "demand", "added")}
     rewards = []
     for _ in range(STEPS // 2):
         parts["rules"].add(dyn.markdown_allowed(p, s, rng.choice(np.r_[p.ladder, 0.07, 0.5], (B, p.S, 3))))
@@ -170,14 +180,14 @@ def run_dyn(name, seed: int, B: int = 4, **kw) -> dict[str, np.ndarray]:
                              np.zeros_like(d.ship)) if rng.random() < 0.5 else d
         try:
             rs = dyn.step(p, trial, quiet, strict=True)
-            parts["strict"].add({k: v for k, v in vars(rs).items()})
+            parts["strict"].add({k: v for k, v in vars(rs).items()}, parts["added"])
         except dyn.RuleViolation as e:
             parts["strict"].add(str(e))
-        parts["strict"].add(vars(trial))
+        parts["strict"].add(vars(trial), parts["added"])
         r = dyn.step(p, s, d)
         rewards.append(r.reward.copy())
-        parts["result"].add(vars(r))
-        parts["state"].add(vars(s))
+        parts["result"].add(vars(r), parts["added"])
+        parts["state"].add(vars(s), parts["added"])
         if r.done.all():
             keys = keys + np.uint64(B)
             s = dyn.reset_state(p, keys)
@@ -209,7 +219,7 @@ CUSTOM = {
     "lease-rules": lambda: lease_scenario(step_min=0.1, step_max=0.3, min_hold=2, max_changes=3,
                                           initial_min=0.1, initial_max=0.3),
     "lease-uniform": lambda: lease_scenario(monotone=False, uniform_pricing=True),
-    "dc-uniform": lambda: liqenv.make_scenario("DistributionCentre-v0", uniform_pricing=True),
+    "dc-uniform": lambda: liqenv.make_scenario("DistributionCentre-v1", uniform_pricing=True),
 }
 
 

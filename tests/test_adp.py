@@ -143,4 +143,4 @@ def test_options_and_unsupported():
     with pytest.raises(ValueError):
         baselines.make("adp", liqenv.make_scenario("SingleStore-v0"), n_prices=0)
     with pytest.raises(UnsupportedScenario):
-        baselines.make("adp", liqenv.LiquidationEnv("TwoStore-v0"))
+        baselines.make("adp", liqenv.LiquidationEnv("TwoStore-v1"))

@@ -26,7 +26,7 @@ def small_hp(**kw):
 def test_yaml_defaults_and_scenario_blocks():
     hp = load_hyperparams("liqenv/SingleStore-v0")
     assert hp.gamma == 1.0 and hp.algo == "ppo" and hp.reward_scale == "auto"
-    chain = load_hyperparams("Chain-v0")
+    chain = load_hyperparams("Chain-v1")
     assert chain.algo == "maskable-ppo" and chain.net_arch != hp.net_arch
     assert load_hyperparams("SingleStore-v0", {"ent_coef": 0.02}).ent_coef == 0.02
 
@@ -50,7 +50,7 @@ def test_reward_scale_is_the_stock_value():
     hp = load_hyperparams("SingleStore-v0")
     sc = make_env("SingleStore-v0").unwrapped.scenario
     assert reward_scale_for(hp, sc) == 100.0
-    chain = make_env("Chain-v0").unwrapped.scenario
+    chain = make_env("Chain-v1").unwrapped.scenario
     assert reward_scale_for(hp, chain) == float(chain.inventory.sum())
     assert reward_scale_for(load_hyperparams("SingleStore-v0", {"reward_scale": 7}), sc) == 7.0
 
@@ -108,11 +108,11 @@ def test_adapter_is_a_policy_and_save_load_keeps_the_actions(saved_ppo):
 def test_adapter_rejects_another_observation_layout_and_missing_files(saved_ppo, tmp_path):
     _, path = saved_ppo
     with pytest.raises(ValueError, match="observation layout"):
-        PPOPolicy(path, make_env("TwoStore-v0"))
+        PPOPolicy(path, make_env("TwoStore-v1"))
     with pytest.raises(ValueError, match="not found"):
         PPOPolicy(str(tmp_path / "nope.zip"), make_env("SingleStore-v0"))
     with pytest.raises(ValueError, match="observation layout"):
-        evaluate("liqenv/TwoStore-v0", [f"ppo={path}"], episodes=2)
+        evaluate("liqenv/TwoStore-v1", [f"ppo={path}"], episodes=2)
 
 
 def test_loaders_registered_with_the_harness(saved_ppo):
@@ -128,8 +128,8 @@ def test_loaders_registered_with_the_harness(saved_ppo):
 
 
 def test_maskable_adapter_actions_satisfy_the_masks():
-    """MaskablePPO on TwoStore-v0 (closings, transfers, monotone markdowns; a grid point per reset)."""
-    scenario_id = "liqenv/TwoStore-v0"
+    """MaskablePPO on TwoStore-v1 (closings, transfers, monotone markdowns; a grid point per reset)."""
+    scenario_id = "liqenv/TwoStore-v1"
     hp = load_hyperparams(scenario_id, dict(n_envs=2, n_steps=32, batch_size=32, n_epochs=1,
                                             net_arch=[16]))
     venv = make_training_env(scenario_id, hp.n_envs, 0, 500.0, {}, vec="dummy")

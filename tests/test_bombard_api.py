@@ -34,8 +34,8 @@ BASES = [
     _small("SingleStore-v0", inventory=20, horizon=4),
     _small("SingleStore-v0", inventory=20, horizon=4, pricing="continuous"),
     _small("Weekend-v0", inventory=15),
-    _small("TwoStore-v0"),
-    _small("DistributionCentre-v0", horizon=5),
+    _small("TwoStore-v1"),
+    _small("DistributionCentre-v1", horizon=5),
 ]
 BAD_VALUES = [-1, 0, -0.5, math.nan, math.inf, -math.inf, 10**30, "x", None, [], {}, True, [1, 2, 3]]
 

@@ -20,7 +20,7 @@ import liqenv
 from helpers import masked_action
 
 PRESET_IDS = sorted(liqenv.PRESETS)
-CONTINUOUS_IDS = ["SingleStore-v0", "SingleStoreExp-v0", "SingleStoreWeibull-v0"]
+CONTINUOUS_IDS = ["SingleStore-v0", "SingleStoreExp-v1", "SingleStoreWeibull-v1"]
 #: the only checker warning we accept: the continuous action is the price itself
 #: (as in Yang et al.), so its Box is [0, max_price] rather than [-1, 1]
 BOX_ADVICE = r".*symmetric and normalized"
@@ -57,7 +57,7 @@ def test_env_checkers(env_id, overrides, checker):
 
 @pytest.mark.parametrize("render_mode", ["ansi", "rgb_array"])
 def test_gymnasium_checker_with_rendering(render_mode):
-    env = gym.make("liqenv/TwoStore-v0", render_mode=render_mode)
+    env = gym.make("liqenv/TwoStore-v1", render_mode=render_mode)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         gym_check_env(env.unwrapped)
@@ -95,21 +95,21 @@ def test_make_with_plain_overrides_changes_the_scenario():
 
 
 def test_make_overrides_on_chain_scenarios():
-    env = gym.make("liqenv/Chain-v0", min_hold=2, cv=0.8, notice=3, pricing="ladder")
+    env = gym.make("liqenv/Chain-v1", min_hold=2, cv=0.8, notice=3, pricing="ladder")
     sc = env.unwrapped.scenario
     assert sc.markdowns.min_hold == 2 and sc.demand.cv == 0.8
     assert {s.lease.notice for s in sc.stores} == {3}
-    env = gym.make("liqenv/TransferChain-v0", lead_time=10, transfer_cost=0.05)
+    env = gym.make("liqenv/TransferChain-v1", lead_time=10, transfer_cost=0.05)
     tn = env.unwrapped.scenario.transfers
     assert {tn.lead_time[i][j] for i, j in tn.pairs} == {10}
     assert {tn.unit_cost[i][j] for i, j in tn.pairs} == {0.05}
-    env = gym.make("liqenv/Chain-v0", **{"stores.3.inventory": 777})
+    env = gym.make("liqenv/Chain-v1", **{"stores.3.inventory": 777})
     assert env.unwrapped.scenario.stores[3].inventory == 777
     assert env.unwrapped.scenario.stores[2].inventory != 777
 
 
 def test_make_overrides_on_the_two_store_grid():
-    env = gym.make("liqenv/TwoStore-v0", cv=0.5, inventory_b=300, salvage_rate=0.2)
+    env = gym.make("liqenv/TwoStore-v1", cv=0.5, inventory_b=300, salvage_rate=0.2)
     for seed in range(4):
         env.reset(seed=seed)
         sc = env.unwrapped.scenario
@@ -194,7 +194,7 @@ def test_ansi_render_has_one_line_per_store(env_id):
         assert int(line.split()[1]) == z
 
 
-@pytest.mark.parametrize("env_id", ["SingleStore-v0", "DistributionCentre-v0"])
+@pytest.mark.parametrize("env_id", ["SingleStore-v0", "DistributionCentre-v1"])
 def test_rgb_array_render(env_id):
     env = gym.make(f"liqenv/{env_id}", render_mode="rgb_array")
     env.reset(seed=0)
@@ -235,7 +235,7 @@ def test_action_masks_shape_matches_the_space():
 
 
 def test_encode_decode_action_round_trip():
-    env = gym.make("liqenv/TwoStore-v0")
+    env = gym.make("liqenv/TwoStore-v1")
     env.reset(seed=0)
     u = env.unwrapped
     a = u.encode_action(markdown=[0.25, 0.4], close=[False, True], ship=[3, 0])
@@ -250,6 +250,6 @@ def test_encode_decode_action_round_trip():
 def test_the_module_qualified_id_works_in_a_fresh_interpreter():
     """What a SubprocVecEnv worker started by forkserver or spawn does: look the
     id up without having imported liqenv; the ``liqenv:`` prefix imports it."""
-    code = ("import gymnasium as gym, sys; env = gym.make('liqenv:liqenv/TwoStore-v0'); "
+    code = ("import gymnasium as gym, sys; env = gym.make('liqenv:liqenv/TwoStore-v1'); "
             "env.reset(seed=0); assert 'liqenv' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])

@@ -102,6 +102,8 @@ def plain_value(sc: Scenario, single=False, no_transfers=False, no_closing=False
                         continue
                     if any(x[s] > 0 and not selling[1 - s] for s in range(2)):
                         continue  # nothing ships to a closed or closing store
+                    if any(x) and t == T - 1:
+                        continue  # nor what would arrive after the last period
                     y = [z[s] - x[s] for s in range(2)]
                     r = -cost[0][1] * x[0] - cost[1][0] * x[1]
                     r_true = r
@@ -123,7 +125,7 @@ def plain_value(sc: Scenario, single=False, no_transfers=False, no_closing=False
                             nxt = (nxt, nxt)
                             hold = 0.0
                         else:
-                            hold = h * sum(left)
+                            hold = h * (sum(left) + sum(x))  # arrivals landing now are carried too
                             nz = (left[0] + x[1], left[1] + x[0])
                             nf = tuple(ms[s] if selling[s] else None for s in range(2))
                             nxt = V(t + 1, nz, nf, tuple(selling))
@@ -266,7 +268,7 @@ def test_exact_dp_value_agrees_with_its_rollouts():
 
 def test_exact_dp_refuses_what_it_cannot_solve():
     with pytest.raises(baselines.UnsupportedScenario, match="two selling stores"):
-        baselines.make("exact_dp", liqenv.make_scenario("Chain-v0"))
+        baselines.make("exact_dp", liqenv.make_scenario("Chain-v1"))
     with pytest.raises(baselines.UnsupportedScenario, match="single_price"):
         baselines.make("exact_dp", liqenv.TwoStoreGrid().combination(), single_price=True)
     # the relaxation separates by store again: no size limit
@@ -408,7 +410,7 @@ def test_heuristic_between_practitioner_and_optimum():
 
 
 def test_craig_raman_chain_episode_obeys_rules():
-    env = liqenv.LiquidationEnv("Chain-v0")
+    env = liqenv.LiquidationEnv("Chain-v1")
     pol = baselines.make("craig_raman", env)
     obs, _ = env.reset(seed=5)
     pol.reset(seed=5)

@@ -272,7 +272,7 @@ def test_no_store_effect_means_one():
 
 
 def test_store_effect_is_drawn_per_store_and_hidden_from_the_observation():
-    env = liqenv.LiquidationEnv("Chain-v0")
+    env = liqenv.LiquidationEnv("Chain-v1")
     obs0, _ = env.reset(seed=0)
     u0 = env.state.effect[0].copy()
     obs1, _ = env.reset(seed=1)

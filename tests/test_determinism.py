@@ -13,8 +13,8 @@ import liqenv  # noqa: F401
 
 from helpers import masked_action
 
-SCENARIOS = ["SingleStore-v0", "SingleStoreWeibull-v0", "TwoStore-v0", "Chain-v0",
-             "TransferChain-v0", "DistributionCentre-v0"]
+SCENARIOS = ["SingleStore-v0", "SingleStoreWeibull-v1", "TwoStore-v1", "Chain-v1",
+             "TransferChain-v1", "DistributionCentre-v1"]
 N_STEPS = 120
 
 
@@ -76,9 +76,9 @@ def test_different_seeds_differ(env_id):
 
 
 def test_twostore_draws_grid_points_reproducibly():
-    """TwoStore-v0 draws a grid point at each reset from the env's generator."""
+    """TwoStore-v1 draws a grid point at each reset from the env's generator."""
     def points(seed):
-        env = gym.make("liqenv/TwoStore-v0")
+        env = gym.make("liqenv/TwoStore-v1")
         env.reset(seed=seed)
         out = [env.unwrapped.scenario]
         for _ in range(8):
@@ -91,14 +91,14 @@ def test_twostore_draws_grid_points_reproducibly():
 
 
 def test_reset_with_the_same_seed_replays_the_episode():
-    env = gym.make("liqenv/Chain-v0")
-    actions = actions_for("Chain-v0", 60, seed=4)
+    env = gym.make("liqenv/Chain-v1")
+    actions = actions_for("Chain-v1", 60, seed=4)
     assert_same(rollout(env, actions, seed=9), rollout(env, actions, seed=9))
 
 
 def test_masked_rollouts_are_reproducible():
     def run(seed):
-        env = gym.make("liqenv/TransferChain-v0")
+        env = gym.make("liqenv/TransferChain-v1")
         env.action_space.seed(0)
         obs, _ = env.reset(seed=seed)
         out = [obs]
@@ -132,19 +132,19 @@ def _resume_check(env_id, clone, wrapped):
 
 
 @pytest.mark.parametrize("wrapped", [False, True], ids=["unwrapped", "gym.make"])
-@pytest.mark.parametrize("env_id", ["SingleStore-v0", "TwoStore-v0", "Chain-v0", "DistributionCentre-v0"])
+@pytest.mark.parametrize("env_id", ["SingleStore-v0", "TwoStore-v1", "Chain-v1", "DistributionCentre-v1"])
 def test_pickle_mid_episode_resumes_exactly(env_id, wrapped):
     _resume_check(env_id, lambda e: pickle.loads(pickle.dumps(e)), wrapped)
 
 
 @pytest.mark.parametrize("wrapped", [False, True], ids=["unwrapped", "gym.make"])
-@pytest.mark.parametrize("env_id", ["SingleStore-v0", "TwoStore-v0", "Chain-v0", "TransferChain-v0"])
+@pytest.mark.parametrize("env_id", ["SingleStore-v0", "TwoStore-v1", "Chain-v1", "TransferChain-v1"])
 def test_deepcopy_mid_episode_resumes_exactly(env_id, wrapped):
     _resume_check(env_id, copy.deepcopy, wrapped)
 
 
 def test_continuous_pricing_pickle_resumes_exactly():
-    env = gym.make("liqenv/SingleStoreExp-v0", pricing="continuous").unwrapped
+    env = gym.make("liqenv/SingleStoreExp-v1", pricing="continuous").unwrapped
     rng = np.random.default_rng(0)
     prices = [np.array([p], np.float32) for p in rng.uniform(0, float(env.action_space.high[0]), 80)]
     rollout(env, prices[:4], seed=3)

@@ -154,7 +154,7 @@ def test_share_of_sdp_uses_the_policy_labelled_sdp():
 
 
 def test_generator_scenario_multi_store():
-    res = evaluate("liqenv/TwoStore-v0", {"f": fixed(0.2)}, episodes=3, seed=0)
+    res = evaluate("liqenv/TwoStore-v1", {"f": fixed(0.2)}, episodes=3, seed=0)
     r = res["results"]["f"]
     assert len(r["profits"]) == 3 and math.isfinite(r["mean"])
 
@@ -301,7 +301,7 @@ def _cli_module():
     (BASE[:-1] + ["-3"], "episodes"),
     (BASE[:-1] + ["many"], "episodes"),
     (["--scenario", "liqenv/SingleStore-v0", "--policies", "nope", "--episodes", "2"], "nope"),
-    (["--scenario", "liqenv/Nope-v0", "--policies", "test_fixed"], "SingleStoreWeibull-v0"),
+    (["--scenario", "liqenv/Nope-v0", "--policies", "test_fixed"], "SingleStoreWeibull-v1"),
     (BASE + ["--set", "no_field=3"], "no_field"),
     (BASE + ["--set", "inventory=lots"], "inventory"),
     (BASE + ["--set", "inventory"], "field=value"),
@@ -418,7 +418,7 @@ def test_batched_evaluation_equals_one_episode_at_a_time():
 
 
 # ------------------------------------------------------------ per-episode metrics
-@pytest.mark.parametrize("scenario_id", ["liqenv/SingleStore-v0", "liqenv/TwoStore-v0"])
+@pytest.mark.parametrize("scenario_id", ["liqenv/SingleStore-v0", "liqenv/TwoStore-v1"])
 def test_per_episode_metrics_add_up(scenario_id):
     """The metrics of MODEL.md section 7, episode by episode: the reward identity, every unit
     sold or salvaged, sell-through and net recovery on cost from the env's own figures."""
@@ -432,7 +432,7 @@ def test_per_episode_metrics_add_up(scenario_id):
     env = make_env(scenario_id)
     for i in range(5):
         env.reset(seed=3 + i)
-        sc = env.unwrapped.scenario  # TwoStore-v0 draws one per reset
+        sc = env.unwrapped.scenario  # TwoStore-v1 draws one per reset
         assert m.units_sold[i] + m.units_salvaged[i] == sc.total_inventory
         assert m.sell_through[i] == m.units_sold[i] / sc.total_inventory
         assert m.net_recovery_on_cost[i] == pytest.approx(

@@ -32,8 +32,8 @@ def one_torch_thread():
 
 
 def sub_chain(stores: list[int]):
-    """``Chain-v0`` restricted to ``stores`` (same per-store rules and features)."""
-    sc = make_scenario("Chain-v0")
+    """``Chain-v1`` restricted to ``stores`` (same per-store rules and features)."""
+    sc = make_scenario("Chain-v1")
     base = tuple(sc.demand.base[s] for s in stores)
     return dataclasses.replace(sc, stores=tuple(sc.stores[s] for s in stores),
                                demand=dataclasses.replace(sc.demand, base=base))
@@ -88,7 +88,7 @@ def test_single_store_scenarios_are_refused_with_the_reason():
     with pytest.raises(ValueError, match="policy"):
         load_hyperparams("SingleStore-v0", {"policy": "factored"})  # algo ppo
     with pytest.raises(ValueError, match="policy"):
-        load_hyperparams("Chain-v0", {"policy": "transformer"})
+        load_hyperparams("Chain-v1", {"policy": "transformer"})
 
 
 # ------------------------------------------------------------------ symmetry
@@ -116,8 +116,8 @@ def test_permuting_stores_permutes_the_store_logits_and_keeps_the_value():
 
 
 def test_swapping_two_stores_swaps_their_transfer_logits():
-    """TwoStore-v0: markdown, close and ship A->B / B->A follow the swap; the value does not move."""
-    sc = make_scenario("TwoStore-v0")
+    """TwoStore-v1: markdown, close and ship A->B / B->A follow the swap; the value does not move."""
+    sc = make_scenario("TwoStore-v1")
     pol, lo = bare_policy(sc), FactoredLayout.from_scenario(sc)
     assert lo.pairs == ((0, 1), (1, 0))
     rng = np.random.default_rng(1)
@@ -136,17 +136,17 @@ def test_swapping_two_stores_swaps_their_transfer_logits():
 
 # ------------------------------------------------------------------ config and masks
 def test_chains_default_to_factored_and_mlp_stays_reachable():
-    venv = make_training_env("liqenv/Chain-v0", 2, 0, 1.0)
-    model = build_model(load_hyperparams("Chain-v0", SMALL), venv, seed=0)
+    venv = make_training_env("liqenv/Chain-v1", 2, 0, 1.0)
+    model = build_model(load_hyperparams("Chain-v1", SMALL), venv, seed=0)
     assert isinstance(model.policy, FactoredMaskablePolicy)
-    flat = build_model(load_hyperparams("Chain-v0", {**SMALL, "policy": "mlp"}), venv, seed=0)
+    flat = build_model(load_hyperparams("Chain-v1", {**SMALL, "policy": "mlp"}), venv, seed=0)
     assert type(flat.policy) is FastMaskablePolicy
-    assert list(flat.policy.mlp_extractor.policy_net[0].weight.shape) == [256, make_env("Chain-v0")
+    assert list(flat.policy.mlp_extractor.policy_net[0].weight.shape) == [256, make_env("Chain-v1")
                                                                         .observation_space.shape[0]]
 
 
 def test_initial_act_prob_sets_the_closing_and_shipping_probability():
-    sid = "liqenv/TransferChain-v0"
+    sid = "liqenv/TransferChain-v1"
     venv = make_training_env(sid, 2, 0, 1.0)
     model = build_model(load_hyperparams(sid, {**SMALL, "initial_act_prob": 0.01}), venv, seed=0)
     obs = venv.reset()
@@ -193,7 +193,7 @@ def test_uniform_pricing_gets_one_chain_markdown_from_the_pooled_stores():
     np.testing.assert_allclose(b[:, : lo.n_levels], a[:, : lo.n_levels], rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(w, v, rtol=1e-5, atol=1e-5)
     env = LiquidationEnv(sc)
-    model = build_model(load_hyperparams("Chain-v0", SMALL), native_env(sc), seed=0, scenario=sc)
+    model = build_model(load_hyperparams("Chain-v1", SMALL), native_env(sc), seed=0, scenario=sc)
     obs, _ = env.reset(seed=0)
     done = False
     while not done:
@@ -204,7 +204,7 @@ def test_uniform_pricing_gets_one_chain_markdown_from_the_pooled_stores():
 
 # ------------------------------------------------------------------ persistence and transfer
 def test_save_load_round_trip_gives_the_same_actions(tmp_path):
-    sid = "liqenv/TransferChain-v0"
+    sid = "liqenv/TransferChain-v1"
     venv = make_training_env(sid, 2, 0, 1.0)
     model = build_model(load_hyperparams(sid, {**SMALL, "initial_act_prob": 0.2}), venv, seed=0)
     model.learn(64)
@@ -229,10 +229,10 @@ def test_save_load_round_trip_gives_the_same_actions(tmp_path):
 def test_a_model_trained_on_ten_stores_acts_on_the_forty_store_chain():
     small = sub_chain(list(range(5)) + list(range(35, 40)))
     venv = native_env(small)
-    hp = load_hyperparams("Chain-v0", {**SMALL, "initial_act_prob": 0.05})
+    hp = load_hyperparams("Chain-v1", {**SMALL, "initial_act_prob": 0.05})
     model = build_model(hp, venv, seed=0, scenario=small)
     model.learn(128)
-    big = make_env("Chain-v0")
+    big = make_env("Chain-v1")
     moved = transfer(model, big)
     assert moved.policy.layout.n_stores == 40 and model.policy.layout.n_stores == 10
     for (k, p), (k2, q) in zip(model.policy.state_dict().items(), moved.policy.state_dict().items()):
@@ -246,27 +246,27 @@ def test_a_model_trained_on_ten_stores_acts_on_the_forty_store_chain():
         steps += 1
     assert steps == big.unwrapped.scenario.horizon
     # and it can be trained further on the big chain (transfer onto a training batch)
-    tuned = transfer(model, make_training_env("liqenv/Chain-v0", 2, 1, 1.0))
+    tuned = transfer(model, make_training_env("liqenv/Chain-v1", 2, 1, 1.0))
     tuned.learn(64)
     assert tuned.policy.layout.n_stores == 40
 
 
 def test_transfer_refuses_a_chain_with_other_features():
     small = sub_chain([0, 1, 2])
-    model = build_model(load_hyperparams("Chain-v0", SMALL), native_env(small), seed=0, scenario=small)
+    model = build_model(load_hyperparams("Chain-v1", SMALL), native_env(small), seed=0, scenario=small)
     with pytest.raises(ValueError, match="store_features"):
-        transfer(model, make_env("TransferChain-v0"))
-    flat = build_model(load_hyperparams("Chain-v0", {**SMALL, "policy": "mlp"}), native_env(small), seed=0,
+        transfer(model, make_env("TransferChain-v1"))
+    flat = build_model(load_hyperparams("Chain-v1", {**SMALL, "policy": "mlp"}), native_env(small), seed=0,
                        scenario=small)
     with pytest.raises(ValueError, match="FactoredMaskablePolicy"):
-        transfer(flat, make_env("Chain-v0"))
+        transfer(flat, make_env("Chain-v1"))
 
 
 # ------------------------------------------------------------------ learning
 @pytest.mark.slow
 def test_factored_ppo_learns_to_beat_the_practitioner_rule_on_two_store():
-    """A short run on TwoStore-v0 beats the practitioner rule on 300 common episodes (paired)."""
-    sid = "liqenv/TwoStore-v0"
+    """A short run on TwoStore-v1 beats the practitioner rule on 300 common episodes (paired)."""
+    sid = "liqenv/TwoStore-v1"
     hp = load_hyperparams(sid, {"policy": "factored", "n_envs": 8, "n_steps": 64, "batch_size": 128,
                                 "n_epochs": 10, "total_timesteps": 15_000})
     sc = make_env(sid).unwrapped.scenario

@@ -29,6 +29,6 @@ def test_kernel_records_match_the_python_records():
     from liqenv import dynamics as dyn
 
     assert [f.name for f in fields(dyn.State)] == list(_k.StateArrays._fields)
-    assert [f.name for f in fields(dyn.StepResult)] + ["md_bad", "close_bad", "ship_bad"] == list(
+    assert [f.name for f in fields(dyn.StepResult)] + ["md_bad", "close_bad", "ship_bad", "ship_cut"] == list(
         _k.StepArrays._fields)
     assert [f.name for f in fields(dyn.Decision)] == list(_k.DecisionArrays._fields)

@@ -20,7 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 import liqenv
 from liqenv.env import LiquidationEnv
 
-from helpers import InvariantChecker, masked_action, rules_scenario, run_random
+from helpers import InvariantChecker, masked_action, rules_scenario, run_random, uncut_action
 
 #: steps per scenario and sampling mode (episodes are reset as they end)
 N_STEPS = 1200
@@ -40,7 +40,7 @@ def test_random_actions_keep_invariants(env_id, masked):
 
 def test_raw_actions_do_get_repaired_somewhere():
     """The raw runs above exercise repairs (else they would test nothing more than the masked ones)."""
-    env = gym.make("liqenv/Chain-v0")
+    env = gym.make("liqenv/Chain-v1")
     assert run_random(env, 120, seed=3, masked=False) > 0
 
 
@@ -64,19 +64,47 @@ def test_rule_heavy_scenarios_keep_invariants(rules, masked):
         assert repairs > 0
 
 
-@pytest.mark.parametrize("env_id", ["SingleStore-v0", "SingleStoreWeibull-v0"])
+@pytest.mark.parametrize("env_id", ["SingleStore-v0", "SingleStoreWeibull-v1"])
 def test_continuous_pricing_keeps_invariants(env_id):
     env = gym.make(f"liqenv/{env_id}", pricing="continuous")
     assert run_random(env, 600, seed=5, masked=False) == 0  # every price in the Box is allowed
 
 
 def test_masked_actions_in_strict_mode_never_raise():
-    """Strict mode raises on a repair; masked actions must never trigger one."""
-    for env_id in ("TwoStore-v0", "TransferChain-v0", "DistributionCentre-v0", "Chain-v0"):
-        env = gym.make(f"liqenv/{env_id}", strict=True)
-        run_random(env, 300, seed=2, masked=True)
-    env = LiquidationEnv(rules_scenario(**RULE_SETS["uniform"]), strict=True)
-    run_random(env, 300, seed=2, masked=True)
+    """Strict mode raises on a repair, and on a shipment cut inside an allowed
+    action; masked actions without such cuts must never raise."""
+    envs = [gym.make(f"liqenv/{env_id}", strict=True)
+            for env_id in ("TwoStore-v1", "TransferChain-v1", "DistributionCentre-v1", "Chain-v1")]
+    for env in envs + [LiquidationEnv(rules_scenario(**RULE_SETS["uniform"]), strict=True)]:
+        env.action_space.seed(2)
+        obs, _ = env.reset(seed=2)
+        chk = InvariantChecker(env)
+        chk.reset(obs)
+        for _ in range(300):
+            a = uncut_action(env, masked_action(env))
+            obs, r, term, trunc, info = env.step(a)
+            chk.check(a, obs, r, term, trunc, info, masked=True)
+            assert info["cancelled_shipments"] == info["scaled_shipments"] == 0
+            if term:
+                obs, _ = env.reset()
+                chk.reset(obs)
+
+
+def test_masked_actions_are_cut_only_where_counted():
+    """Without strict mode, masked random actions do get cut on the transfer
+    scenarios (so the counts are exercised), never as violations."""
+    cuts = 0
+    for env_id in ("TwoStore-v1", "DistributionCentre-v1"):
+        env = gym.make(f"liqenv/{env_id}")
+        env.action_space.seed(4)
+        env.reset(seed=4)
+        for _ in range(200):
+            *_, term, _, info = env.step(masked_action(env))
+            assert info["rule_violations"] == 0
+            cuts += info["cancelled_shipments"] + info["scaled_shipments"]
+            if term:
+                env.reset()
+    assert cuts > 0
 
 
 def test_mask_choices_are_exactly_the_unrepaired_ones():
@@ -123,7 +151,7 @@ def test_mask_choices_are_exactly_the_unrepaired_ones():
 SMALL = {
     "rules": lambda: rules_scenario(monotone=True, min_hold=2, step_max=0.3, max_changes=3),
     "uniform": lambda: rules_scenario(monotone=True, uniform_pricing=True, min_hold=2),
-    "twostore": lambda: "TwoStore-v0",
+    "twostore": lambda: "TwoStore-v1",
     "single": lambda: "SingleStore-v0",
 }
 

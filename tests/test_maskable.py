@@ -58,7 +58,7 @@ def test_padded_distribution_gradients_match():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sid", ["liqenv/TransferChain-v0", "liqenv/TwoStore-v0"])
+@pytest.mark.parametrize("sid", ["liqenv/TransferChain-v1", "liqenv/TwoStore-v1"])
 def test_initial_act_prob_makes_closing_and_shipping_rare(sid):
     """With ``initial_act_prob`` the untrained policy closes a store, or ships
     on a pair, with that probability per period; markdowns stay uniform."""

@@ -21,7 +21,7 @@ def _expected(sc: Scenario, t: int) -> dict:
 
 
 def test_two_store_observation_carries_each_draws_public_parameters():
-    env = gym.make("liqenv/TwoStore-v0")
+    env = gym.make("liqenv/TwoStore-v1")
     u = env.unwrapped
     seen = set()
     for seed in range(6):
@@ -37,7 +37,7 @@ def test_two_store_observation_carries_each_draws_public_parameters():
 
 
 def test_batch_copies_observe_their_own_draws():
-    b = LiquidationBatch("TwoStore-v0", 4)
+    b = LiquidationBatch("TwoStore-v1", 4)
     b.reset_copies(np.arange(4), seeds=[0, 1, 2, 3])
     obs = b.observe()
     for i in range(4):
@@ -45,7 +45,7 @@ def test_batch_copies_observe_their_own_draws():
         np.testing.assert_allclose(d["operating_cost"], _expected(b.scenarios[i], 0)["operating_cost"], rtol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["SingleStore-v0", "Chain-v0", "TransferChain-v0"])
+@pytest.mark.parametrize("name", ["SingleStore-v0", "Chain-v1", "TransferChain-v1"])
 def test_fixed_scenarios_have_no_parameter_block(name):
     sc = gym.make(f"liqenv/{name}").unwrapped.scenario
     lay = ObservationLayout(sc)

@@ -65,8 +65,8 @@ def test_chain_store():
 
 def test_uniform_pricing_layout_reads_the_chain_store():
     """The action layout encodes the chain markdown from the store the kernel posts
-    everywhere (store 0 is a DC in DistributionCentre-v0)."""
-    sc = liqenv.make_scenario("DistributionCentre-v0", uniform_pricing=True)
+    everywhere (store 0 is a DC in DistributionCentre-v1)."""
+    sc = liqenv.make_scenario("DistributionCentre-v1", uniform_pricing=True)
     lay = liqenv.ActionLayout(sc)
     md = np.full((1, sc.n_stores), 0.3)
     md[0, 0] = 0.0  # the DC's entry
@@ -132,14 +132,16 @@ def test_shipped_units_hand_checked():
     assert rules.shipped_units([7], [0.3], [0]).tolist() == [2]
     assert rules.ship_cost(0, 2.0, 5.0) == 0.0
     assert rules.ship_cost(3, 2.0, 5.0) == 11.0
-    assert rules.ship_ok(3, rules.NO_CLOSE, 4, rules.NO_CLOSE, 2)
-    assert rules.ship_ok(3, 3, 4, rules.NO_CLOSE, 2)  # a store closing now ships out
-    assert not rules.ship_ok(3, 2, 4, rules.NO_CLOSE, 2)  # closed before
-    assert not rules.ship_ok(3, rules.NO_CLOSE, 0, rules.NO_CLOSE, 2)  # nothing on hand
-    assert not rules.ship_ok(3, rules.NO_CLOSE, 4, 5, 2)  # destination closed on arrival
+    assert rules.ship_ok(3, rules.NO_CLOSE, 4, rules.NO_CLOSE, 2, 10)
+    assert rules.ship_ok(3, 3, 4, rules.NO_CLOSE, 2, 10)  # a store closing now ships out
+    assert not rules.ship_ok(3, 2, 4, rules.NO_CLOSE, 2, 10)  # closed before
+    assert not rules.ship_ok(3, rules.NO_CLOSE, 0, rules.NO_CLOSE, 2, 10)  # nothing on hand
+    assert not rules.ship_ok(3, rules.NO_CLOSE, 4, 5, 2, 10)  # destination closed on arrival
+    assert rules.ship_ok(3, rules.NO_CLOSE, 4, rules.NO_CLOSE, 2, 6)  # arrives in the last period
+    assert not rules.ship_ok(4, rules.NO_CLOSE, 4, rules.NO_CLOSE, 2, 6)  # would arrive after it
 
 
-@pytest.mark.parametrize("name", ["TransferChain-v0", "DistributionCentre-v0"])
+@pytest.mark.parametrize("name", ["TransferChain-v1", "DistributionCentre-v1"])
 def test_shipped_units_agree_with_the_kernel(name):
     env = liqenv.LiquidationEnv(name)
     p = env.params
@@ -159,10 +161,10 @@ def test_shipped_units_agree_with_the_kernel(name):
 
 
 # --------------------------------------------------- masks agree with rules
-@pytest.mark.parametrize("make", [lambda: liqenv.make_scenario("Chain-v0"),
+@pytest.mark.parametrize("make", [lambda: liqenv.make_scenario("Chain-v1"),
                                   lambda: lease_scenario(step_min=0.1, step_max=0.3, min_hold=2,
                                                          max_changes=3),
-                                  lambda: liqenv.make_scenario("DistributionCentre-v0")])
+                                  lambda: liqenv.make_scenario("DistributionCentre-v1")])
 def test_kernel_masks_agree_with_rules_on_random_states(make):
     sc = make()
     p = dyn.Params(sc)
@@ -187,7 +189,7 @@ def test_kernel_masks_agree_with_rules_on_random_states(make):
                    and s.close_at[b, i] == rules.NO_CLOSE)
             assert cm[b, i] == may
         for k, (i, j) in enumerate(zip(p.src, p.dst)):
-            assert sm[b, k] == rules.ship_ok(t, s.close_at[b, i], s.on_hand[b, i], s.close_at[b, j], p.lead[k])
+            assert sm[b, k] == rules.ship_ok(t, s.close_at[b, i], s.on_hand[b, i], s.close_at[b, j], p.lead[k], p.T)
 
 
 # -------------------------------------------------------------- end of event

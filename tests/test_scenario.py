@@ -339,4 +339,4 @@ def test_scenario_derived_arrays():
     assert sc.selling.tolist() == [1, 2]
     assert sc.transfers.pairs == ((0, 1), (0, 2), (1, 2), (2, 1))
     assert single_store().price_cap == 1.0
-    assert liqenv.make_scenario("SingleStoreExp-v0").price_cap == pytest.approx(np.log(1e4))
+    assert liqenv.make_scenario("SingleStoreExp-v1").price_cap == pytest.approx(np.log(1e4))

@@ -293,8 +293,8 @@ def test_value_matches_monte_carlo_closing_chain():
 
 # ---------------------------------------------------------------------------
 # Yang et al. (2019) Table 5, SDP column (N=100, D=10, Poisson(100), alpha 0.99)
-@pytest.mark.parametrize("preset,paper", [("SingleStore-v0", 85.58), ("SingleStoreExp-v0", 216.39),
-                                          ("SingleStoreWeibull-v0", 117.32)])
+@pytest.mark.parametrize("preset,paper", [("SingleStore-v0", 85.58), ("SingleStoreExp-v1", 216.39),
+                                          ("SingleStoreWeibull-v1", 117.32)])
 def test_yang_table5_sdp(preset, paper):
     pol = baselines.make("sdp", LiquidationEnv(preset, pricing="continuous"))
     assert pol.value_estimate == pytest.approx(paper, rel=0.005)
@@ -342,7 +342,7 @@ def test_dense_kernel_is_exact_per_unit_and_conserves_mass():
 
 
 @pytest.mark.parametrize("preset,kw", [("SingleStore-v0", dict(inventory=300)),
-                                       ("SingleStoreWeibull-v0", dict(inventory=300, pricing="continuous"))])
+                                       ("SingleStoreWeibull-v1", dict(inventory=300, pricing="continuous"))])
 def test_buckets_approximate_the_per_unit_programme(preset, kw):
     env = LiquidationEnv(preset, **kw)
     exact = baselines.make("sdp", env)
@@ -368,8 +368,8 @@ def test_mean_table_approximates_the_per_unit_chain_programme():
 
 
 def test_chain_policy_plays_by_the_rules():
-    """Four Chain-v0 stores (two with the rent lock) on the bucketed grid."""
-    full = LiquidationEnv("Chain-v0").scenario
+    """Four Chain-v1 stores (two with the rent lock) on the bucketed grid."""
+    full = LiquidationEnv("Chain-v1").scenario
     keep = [0, 1, 38, 39]
     sc = dataclasses.replace(
         full, stores=tuple(full.stores[i] for i in keep),
@@ -382,9 +382,9 @@ def test_chain_policy_plays_by_the_rules():
 
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize("preset,over,why", [
-    ("TransferChain-v0", {}, "transfers"),
-    ("DistributionCentre-v0", {}, "transfers"),
-    ("Chain-v0", {"uniform_pricing": True}, "uniform"),
+    ("TransferChain-v1", {}, "transfers"),
+    ("DistributionCentre-v1", {}, "transfers"),
+    ("Chain-v1", {"uniform_pricing": True}, "uniform"),
     ("SingleStore-v0", {"pricing": "continuous", "monotone_markdowns": True}, "continuous"),
 ])
 def test_unsupported_scenarios_say_why(preset, over, why):

@@ -234,7 +234,7 @@ def test_evaluate_py_rejects_missing_and_mismatched_models(smoke_run, tmp_path):
     missing = run_cli("evaluate.py", "--scenario", "liqenv/SingleStore-v0", "--policies",
                       f"ppo={tmp_path / 'none.zip'}", "--episodes", "2")
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "not found" in missing.stderr
-    other = run_cli("evaluate.py", "--scenario", "liqenv/TwoStore-v0", "--policies",
+    other = run_cli("evaluate.py", "--scenario", "liqenv/TwoStore-v1", "--policies",
                     f"ppo={out / 'model.zip'}", "--episodes", "2")
     assert other.returncode == 2 and other.stderr.count("\n") == 1
     assert "observation layout" in other.stderr
@@ -261,13 +261,13 @@ def test_ppo_results_shares_are_of_an_exact_optimum_only_where_it_is_one():
     ran = {"sdp": {"mean": 10.0}, "pds": {"mean": 11.0}}  # pds above SDP: noise on one store
     assert ref("liqenv/SingleStore-v0", ran) == ("sdp", "SDP")
     chain = {"practitioner": {"mean": 9.0}, "sdp": {"mean": 10.0}, "store_pds": {"mean": 11.0}}
-    assert ref("liqenv/Chain-v0", chain) == ("store_pds", "best analytic (store_pds)")
+    assert ref("liqenv/Chain-v1", chain) == ("store_pds", "best analytic (store_pds)")
     both = {"exact_dp": {"mean": 12.0}, "store_pds": {"mean": 11.0}}
-    assert ref("liqenv/TwoStore-v0", both) == ("exact_dp", "exact DP")
-    assert ref("liqenv/TransferChain-v0", {"sdp": {"unsupported": "transfers"}, "store_pds": {"mean": 3.0},
+    assert ref("liqenv/TwoStore-v1", both) == ("exact_dp", "exact DP")
+    assert ref("liqenv/TransferChain-v1", {"sdp": {"unsupported": "transfers"}, "store_pds": {"mean": 3.0},
                                            "craig_raman": {"mean": 4.0}}) == ("craig_raman",
                                                                                "best analytic (craig_raman)")
-    assert ref("liqenv/TransferChain-v0", {"sdp": {"unsupported": "transfers"}}) == (None, "n/a")
+    assert ref("liqenv/TransferChain-v1", {"sdp": {"unsupported": "transfers"}}) == (None, "n/a")
 
 
 def test_ppo_results_refuses_to_reuse_a_run_with_other_hyperparameters(tmp_path):

@@ -244,15 +244,21 @@ def test_salvage_on_closing_and_at_the_end():
     assert infos[-1]["sell_through"] == 12 / 20
 
 
-def test_in_transit_units_at_the_end_are_salvaged_at_the_destination_rate():
+def test_nothing_ships_that_would_arrive_after_the_horizon():
+    """MODEL.md section 4.2: a shipment arriving after period T-1 could only be
+    salvaged (at the destination's rate); it is refused.  One that arrives in
+    period T-1 lands at the end of period T-2 and is sold or salvaged there."""
     net = tiny_network(2, lead=3, allowed=[[False, True], [False, False]])
     sc = tiny(inventory=(10, 0), rate=(0, 0), horizon=4, transfers=net, salvage_rate=(0.3, 0.8))
     env = LiquidationEnv(sc)
-    infos = play(env, [act(), act(), act(ship=[2]), act()])
-    assert infos[2]["in_transit"] == 10
-    assert infos[3]["salvaged"].tolist() == [0, 10]
-    assert infos[3]["salvage_value"] == approx(8.0)
-    assert infos[3]["in_transit"] == 0
+    infos = play(env, [act(), act(ship=[2]), act(), act()])
+    assert infos[1]["rule_violations"] == 1 and infos[1]["shipped"].tolist() == [0]
+    assert infos[3]["salvaged"].tolist() == [10, 0] and infos[3]["salvage_value"] == approx(3.0)
+    env = LiquidationEnv(sc)
+    infos = play(env, [act(ship=[2]), act(), act(), act()])
+    assert infos[0]["rule_violations"] == 0 and infos[1]["in_transit"] == 10
+    assert infos[2]["in_transit"] == 0 and infos[2]["on_hand"].tolist() == [0, 10]
+    assert infos[3]["salvaged"].tolist() == [0, 10] and infos[3]["salvage_value"] == approx(8.0)
 
 
 def test_units_arriving_at_a_store_closed_meanwhile_go_to_its_jobber():

@@ -61,7 +61,7 @@ def test_batch_matches_single_envs(name):
     assert ends >= n
 
 
-@pytest.mark.parametrize("name", ["SingleStore-v0", "TwoStore-v0", "DistributionCentre-v0"])
+@pytest.mark.parametrize("name", ["SingleStore-v0", "TwoStore-v1", "DistributionCentre-v1"])
 def test_sb3_vecenv_matches_dummyvecenv(name):
     n = 4
     ours = LiquidationVecEnv(name, n_envs=n, seed=3)
@@ -86,10 +86,10 @@ def test_sb3_vecenv_matches_dummyvecenv(name):
 
 
 def test_gymnasium_make_vec_entry_point():
-    env = gym.make_vec("liqenv/Chain-v0", num_envs=4, vectorization_mode="vector_entry_point")
+    env = gym.make_vec("liqenv/Chain-v1", num_envs=4, vectorization_mode="vector_entry_point")
     assert isinstance(env.unwrapped, LiquidationVectorEnv)
     obs, _ = env.reset(seed=5)
-    single = liqenv.LiquidationEnv("Chain-v0")
+    single = liqenv.LiquidationEnv("Chain-v1")
     assert np.array_equal(obs[2], single.reset(seed=7)[0])
     assert env.observation_space.shape == (4,) + single.observation_space.shape
     a1 = single.encode_action(markdown=0.3)
@@ -156,14 +156,14 @@ def test_gymnasium_vector_matches_sync_vector_env(name):
 
 
 def test_action_masks_before_reset_raise_reset_needed():
-    for env in (liqenv.LiquidationEnv("TwoStore-v0"),
-                gym.make_vec("liqenv/TwoStore-v0", num_envs=2, vectorization_mode="vector_entry_point"),
-                LiquidationVecEnv("TwoStore-v0", n_envs=2)):
+    for env in (liqenv.LiquidationEnv("TwoStore-v1"),
+                gym.make_vec("liqenv/TwoStore-v1", num_envs=2, vectorization_mode="vector_entry_point"),
+                LiquidationVecEnv("TwoStore-v1", n_envs=2)):
         with pytest.raises(gym.error.ResetNeeded, match=r"reset\(\) before action_masks"):
             env.unwrapped.action_masks()
     with pytest.raises(gym.error.ResetNeeded, match="reset"):
-        LiquidationVecEnv("TwoStore-v0", n_envs=2).env_method("action_masks")
-    env = gym.make("liqenv/TwoStore-v0")
+        LiquidationVecEnv("TwoStore-v1", n_envs=2).env_method("action_masks")
+    env = gym.make("liqenv/TwoStore-v1")
     with pytest.raises(gym.error.ResetNeeded, match="reset"):
         env.get_wrapper_attr("action_masks")()
 
@@ -179,8 +179,8 @@ def test_import_liqenv_exposes_the_vector_api_and_the_old_sb3_path_still_works()
 
 def test_sb3_vecenv_full_info_gives_each_copy_the_single_env_info():
     n = 2
-    ours = LiquidationVecEnv("TwoStore-v0", n_envs=n, seed=4, full_info=True)
-    singles = [liqenv.LiquidationEnv("TwoStore-v0") for _ in range(n)]
+    ours = LiquidationVecEnv("TwoStore-v1", n_envs=n, seed=4, full_info=True)
+    singles = [liqenv.LiquidationEnv("TwoStore-v1") for _ in range(n)]
     ours.reset()
     for i, e in enumerate(singles):
         e.reset(seed=4 + i)
@@ -195,12 +195,12 @@ def test_sb3_vecenv_full_info_gives_each_copy_the_single_env_info():
 
 
 def test_bad_batch_actions_name_expected_shape():
-    env = LiquidationVecEnv("Chain-v0", n_envs=2, seed=0)
+    env = LiquidationVecEnv("Chain-v1", n_envs=2, seed=0)
     env.reset()
     with pytest.raises(ValueError, match=r"expected \(2, 80\)"):
         env.step(np.zeros((3, 80), dtype=np.int64))
     with pytest.raises(ValueError, match="n_envs"):
-        LiquidationVecEnv("Chain-v0", n_envs=0)
+        LiquidationVecEnv("Chain-v1", n_envs=0)
 
 
 def test_per_copy_repairs_reported_in_that_copys_info():
@@ -218,14 +218,14 @@ def test_ppo_and_maskable_ppo_run_on_the_vecenv():
 
     env = LiquidationVecEnv("SingleStore-v0", n_envs=8, seed=0)
     PPO("MlpPolicy", env, n_steps=16, batch_size=64, n_epochs=1, seed=0).learn(256)
-    env = LiquidationVecEnv("TwoStore-v0", n_envs=4, seed=0)
+    env = LiquidationVecEnv("TwoStore-v1", n_envs=4, seed=0)
     MaskablePPO("MlpPolicy", env, n_steps=16, batch_size=32, n_epochs=1, seed=0).learn(128)
 
 
 def test_rendering_of_a_copy_matches_the_single_env():
-    batch = LiquidationBatch("TwoStore-v0", 2, render_mode="ansi")
+    batch = LiquidationBatch("TwoStore-v1", 2, render_mode="ansi")
     batch.reset_copies([0, 1], [4, 5])
-    single = liqenv.LiquidationEnv("TwoStore-v0", render_mode="ansi")
+    single = liqenv.LiquidationEnv("TwoStore-v1", render_mode="ansi")
     single.reset(seed=5)
     assert batch.render_copy(1) == single.render()
 
@@ -233,7 +233,7 @@ def test_rendering_of_a_copy_matches_the_single_env():
 def test_uniform_pricing_decision_with_different_markdowns_is_repaired():
     from liqenv import dynamics as dyn
 
-    sc = liqenv.make_scenario("Chain-v0", uniform_pricing=True)
+    sc = liqenv.make_scenario("Chain-v1", uniform_pricing=True)
     p = dyn.Params(sc)
     s = dyn.reset_state(p, np.array([1], dtype=np.uint64))
     md = np.full((1, sc.n_stores), 0.3)
@@ -246,7 +246,7 @@ def test_uniform_pricing_decision_with_different_markdowns_is_repaired():
                  dyn.Decision(md, np.zeros((1, sc.n_stores), bool), np.zeros((1, 0), np.int64)), strict=True)
 
 
-@pytest.mark.parametrize("name", ["SingleStore-v0", "TwoStore-v0"])
+@pytest.mark.parametrize("name", ["SingleStore-v0", "TwoStore-v1"])
 def test_a_pickled_vector_env_continues_as_the_original(name):
     """The batch draws its keys from the generators by address; a copy made by
     pickling draws from its own generators, through the next autoresets."""

@@ -219,7 +219,7 @@ def test_suffix_selector_matches_sorting():
 
 
 def test_pds_sales_today_is_algorithm1_on_the_suffix():
-    for preset in ("SingleStore-v0", "Weekend-v0", "SingleStoreWeibull-v0"):
+    for preset in ("SingleStore-v0", "Weekend-v0", "SingleStoreWeibull-v1"):
         pol = baselines.make("pds", liqenv.make_scenario(preset, holding_cost=0.003))
         rng = np.random.default_rng(3)
         for t in range(pol.scenario.horizon):
@@ -243,7 +243,7 @@ def _episode(env, pol, seed):
 
 
 @pytest.mark.parametrize("pricing", ["ladder", "continuous"])
-@pytest.mark.parametrize("preset", ["SingleStore-v0", "Weekend-v0", "SingleStoreExp-v0"])
+@pytest.mark.parametrize("preset", ["SingleStore-v0", "Weekend-v0", "SingleStoreExp-v1"])
 def test_policies_run_without_rule_violations(preset, pricing):
     assert set(YANG) <= set(baselines.available())
     env = liqenv.LiquidationEnv(preset, pricing=pricing)
@@ -253,7 +253,7 @@ def test_policies_run_without_rule_violations(preset, pricing):
         assert viol == 0, name
 
 
-@pytest.mark.parametrize("preset", ["TwoStore-v0", "Chain-v0"])
+@pytest.mark.parametrize("preset", ["TwoStore-v1", "Chain-v1"])
 def test_unsupported_scenarios(preset):
     for name in YANG:
         with pytest.raises(UnsupportedScenario):
@@ -280,7 +280,7 @@ def test_exact_evaluation_matches_env_monte_carlo():
 
 
 # Table 5 of the paper (PDS on Poisson(100), N=100, D=10, alpha=0.99).
-PAPER_PDS = {"SingleStore-v0": 84.99, "SingleStoreExp-v0": 216.08, "SingleStoreWeibull-v0": 116.32}
+PAPER_PDS = {"SingleStore-v0": 84.99, "SingleStoreExp-v1": 216.08, "SingleStoreWeibull-v1": 116.32}
 
 
 @pytest.mark.parametrize("preset", list(PAPER_PDS))

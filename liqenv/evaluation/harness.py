@@ -331,6 +331,8 @@ def _summarise(chunks: Sequence[Chunk]) -> tuple[dict[str, Any], EpisodeMetrics 
         "act_us": 1e6 * sum(c.act_seconds for c in chunks) / acts if acts else float("nan"),
         "value_estimate": (float(np.mean(values)) if values and all(v is not None for v in values)
                            else None),
+        # every metric of MODEL.md section 7: mean and 95% CI half-width
+        "metrics": m.summary(),
     }
     return res, m
 

@@ -17,6 +17,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from .stats import ci_halfwidth
+
 __all__ = ["EpisodeMetrics", "EpisodeTotals", "EpisodeLog", "METRICS"]
 
 #: The per-period terms of the reward identity (MODEL.md section 5), summed over an episode.
@@ -58,6 +60,13 @@ class EpisodeMetrics:
     def means(self) -> dict[str, float]:
         """Metric name -> mean over the episodes."""
         return {f.name: float(getattr(self, f.name).mean()) for f in fields(self)}
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Metric name -> ``{"mean", "ci95"}`` over the episodes (Student-t
+        half-width, NaN for one episode): what a results file carries of
+        each section 7 metric."""
+        return {f.name: {"mean": float(getattr(self, f.name).mean()),
+                         "ci95": ci_halfwidth(getattr(self, f.name))} for f in fields(self)}
 
 
 #: Metric names in :class:`EpisodeMetrics` order.

@@ -12,11 +12,19 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RESULT_KEYS", "format_table", "to_json_dict", "write_json"]
+__all__ = ["RESULT_KEYS", "format_table", "format_metrics_table", "to_json_dict", "write_json"]
 
 #: Per-result keys that :func:`write_json` always writes (the public schema).
 RESULT_KEYS = ("mean", "ci95", "std", "sell_through", "net_recovery_on_cost", "solve_seconds",
-               "act_us", "value_estimate")
+               "act_us", "value_estimate", "metrics")
+
+#: Columns of :func:`format_metrics_table`: (metric, heading, format, percent).
+METRIC_COLUMNS = (("revenue", "revenue", ",.2f", False), ("operating_cost", "operating", ",.2f", False),
+                  ("holding_cost", "holding", ",.2f", False), ("transfer_cost", "transfer", ",.2f", False),
+                  ("salvage_value", "salvage value", ",.2f", False), ("units_sold", "units sold", ",.1f", False),
+                  ("units_salvaged", "units salvaged", ",.1f", False),
+                  ("sell_through", "sell-through", ".1f", True),
+                  ("net_recovery_on_cost", "NRC", ".3f", False), ("profit", "profit", ",.2f", False))
 
 
 def _fmt(x: Any, spec: str, pct: bool = False) -> str:
@@ -40,6 +48,22 @@ def format_table(results: dict) -> str:
             f"| {_fmt(r.get('share_of_best'), '.1f', True)} | {_fmt(r.get('share_of_sdp'), '.1f', True)} "
             f"| {_fmt(r['sell_through'], '.1f', True)} | {_fmt(r['net_recovery_on_cost'], '.3f')} "
             f"| {_fmt(r['solve_seconds'], '.3g')} | {_fmt(r['act_us'], '.1f')} |")
+    return "\n".join(rows)
+
+
+def format_metrics_table(results: dict) -> str:
+    """Markdown table of the metrics of MODEL.md section 7 per policy: the
+    profit's terms (revenue, operating, holding and transfer cost, salvage
+    value), units sold and salvaged, sell-through, net recovery on cost and
+    profit, each the mean over the episodes (the JSON has their CIs)."""
+    head = "| policy | " + " | ".join(h for _, h, _, _ in METRIC_COLUMNS) + " |"
+    rows = [head, "|" + "---|" * (len(METRIC_COLUMNS) + 1)]
+    for lab, r in results["results"].items():
+        if "unsupported" in r:
+            continue
+        m = r["metrics"]
+        rows.append(f"| {lab} | " + " | ".join(_fmt(m[k]["mean"], spec, pct)
+                                               for k, _, spec, pct in METRIC_COLUMNS) + " |")
     return "\n".join(rows)
 
 

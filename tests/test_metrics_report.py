@@ -1,0 +1,31 @@
+"""Section 7 metrics in the evaluation results (issue 10 section 2): every
+metric's mean and 95% CI per policy in the results and the JSON, and the
+metrics table."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+import baselines  # noqa: F401  (registers the policies)
+from liqenv.evaluation import METRICS, ci_halfwidth, evaluate, format_metrics_table, write_json
+
+
+def test_results_carry_every_metric_with_its_ci(tmp_path):
+    res = evaluate("liqenv/TwoStore-v1", ["practitioner", "store_pds"], episodes=4, seed=2)
+    for lab in ("practitioner", "store_pds"):
+        r, m = res["results"][lab], res["per_episode"][lab]
+        assert list(r["metrics"]) == list(METRICS)
+        for name in METRICS:
+            x = getattr(m, name)
+            assert r["metrics"][name]["mean"] == float(np.mean(x))
+            assert r["metrics"][name]["ci95"] == ci_halfwidth(x)
+        assert r["metrics"]["profit"]["mean"] == r["mean"]
+    write_json(res, tmp_path / "r.json")
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert set(data["results"]["store_pds"]["metrics"]["salvage_value"]) == {"mean", "ci95"}
+    lines = format_metrics_table(res).splitlines()
+    assert lines[0].startswith("| policy | revenue | operating | holding | transfer | salvage value")
+    assert len(lines) == 4 and lines[3].startswith("| store_pds | ")
+    assert f"{res['results']['store_pds']['metrics']['revenue']['mean']:,.2f}" in lines[3]
