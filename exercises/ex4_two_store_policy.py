@@ -1,4 +1,4 @@
-"""Exercise 4: a policy for two stores (``liqenv/TwoStore-v0``).
+"""Exercise 4: a policy for two stores (``liqenv/TwoStore-v1``).
 
 Craig & Raman (2016) section 6: two stores, three periods; each period you
 set each store's markdown (never lower than before), may close a store
@@ -33,7 +33,7 @@ import numpy as np  # noqa: F401
 
 
 class Policy:
-    """Your policy for ``liqenv/TwoStore-v0``."""
+    """Your policy for ``liqenv/TwoStore-v1``."""
 
     def __init__(self, env):
         self.env = env.unwrapped

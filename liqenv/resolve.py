@@ -93,7 +93,7 @@ def scenario_and_generator(arg: Any, generator: Any, overrides: dict) -> tuple[S
 
     ``arg`` is a :class:`Scenario`, anything :func:`canonical_scenario`
     reads, or ``None`` (``SingleStore-v0``); presets that draw a scenario per
-    reset (``TwoStore-v0``), or an explicit ``generator``, come with it.
+    reset (``TwoStore-v1``), or an explicit ``generator``, come with it.
     """
     if generator is None and not isinstance(arg, Scenario):
         key = canonical_scenario("SingleStore-v0" if arg is None else arg)

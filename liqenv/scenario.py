@@ -468,7 +468,7 @@ class Scenario:
             demand at list price; for the chain: the demand CV and the mean
             transfer cost; see :class:`liqenv.spaces.ObservationLayout`).  For
             scenario generators whose draws change these every episode
-            (``TwoStore-v0``): the analytic policies read them from the
+            (``TwoStore-v1``): the analytic policies read them from the
             scenario, a learned policy needs them in its observation.
     """
 

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 4. Many stores: masks, leases, closings and transfers on `TwoStore-v0`
+# # 4. Many stores: masks, leases, closings and transfers on `TwoStore-v1`
 #
 # Craig & Raman (2016) section 6: two stores, three periods.  Each period a
 # policy sets each store's markdown (never lower than before), may close a
@@ -61,7 +61,7 @@ torch.set_num_threads(1)
 # component, saying which choices the rules allow now.
 
 # %%
-env = gym.make("liqenv/TwoStore-v0")
+env = gym.make("liqenv/TwoStore-v1")
 u = env.unwrapped
 obs, info = env.reset(seed=3)
 print(env.action_space, u.action_layout.component_names())
@@ -109,7 +109,7 @@ print(f"last period: sold {info['sold']}; event profit {info['profit']:.2f}, sel
 # so (`earliest_close` and rent locks work the same way).
 
 # %%
-lease = gym.make("liqenv/TwoStore-v0", notice=2)
+lease = gym.make("liqenv/TwoStore-v1", notice=2)
 lu = lease.unwrapped
 
 
@@ -129,7 +129,7 @@ print("period 2:", lu.status)
 # ## MaskablePPO against the analytic policies
 #
 # MaskablePPO samples only allowed actions (it reads `action_masks()`).
-# **Full setting** (`python train.py --scenario liqenv/TwoStore-v0`,
+# **Full setting** (`python train.py --scenario liqenv/TwoStore-v1`,
 # `agents/hyperparams.yaml`): 300,000 steps with 8 copies, rollouts of 256
 # steps, and closings and shipments made rare at the start
 # (`initial_act_prob: 0.01`, the repository's own policy class); it reached
@@ -144,7 +144,7 @@ EPISODES = 6 if SMOKE else 300  # craig_raman re-solves a MILP every period: abo
 
 
 def masked_env():
-    return ActionMasker(gym.make("liqenv/TwoStore-v0"), lambda e: e.unwrapped.action_masks())
+    return ActionMasker(gym.make("liqenv/TwoStore-v1"), lambda e: e.unwrapped.action_masks())
 
 
 venv = make_vec_env(masked_env, n_envs=8, seed=10_000_000)

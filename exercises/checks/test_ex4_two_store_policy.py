@@ -1,4 +1,4 @@
-"""Checks of exercise 4 (a policy for TwoStore-v0), on episodes drawn from the class seed."""
+"""Checks of exercise 4 (a policy for TwoStore-v1), on episodes drawn from the class seed."""
 
 import baselines
 import gymnasium as gym
@@ -12,13 +12,13 @@ SHARE = 0.95
 
 
 def test_policy_keeps_the_rules():
-    env = gym.make("liqenv/TwoStore-v0", strict=True)  # a rule-breaking action raises
+    env = gym.make("liqenv/TwoStore-v1", strict=True)  # a rule-breaking action raises
     policy = ex.Policy(env)
     rollout(env, policy.act, SEEDS[:20])
 
 
 def test_policy_beats_store_pds():
-    env = gym.make("liqenv/TwoStore-v0")
+    env = gym.make("liqenv/TwoStore-v1")
     policy = ex.Policy(env)
     yours = rollout(env, policy.act, SEEDS)
     ref = baselines.make("store_pds", env)

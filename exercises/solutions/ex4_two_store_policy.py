@@ -1,4 +1,4 @@
-"""Exercise 4 (reference solution): a policy for TwoStore-v0.
+"""Exercise 4 (reference solution): a policy for TwoStore-v1.
 
 A fluid (deterministic) heuristic: each store prices to sell its stock over
 the periods left at the expected demand the observation reports, closes when
