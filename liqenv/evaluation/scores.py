@@ -32,6 +32,7 @@ aggregates are points, not bootstrapped.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
@@ -162,5 +163,6 @@ def plot_performance_profiles(profiles: Mapping[str, np.ndarray], path, taus: Se
     ax.set_ylabel(r"share of runs x scenarios with score > $\tau$")
     ax.legend(fontsize="small")
     fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import glob
 import importlib
+import os
 from dataclasses import dataclass
 from typing import Any
 
+from .protocol import UnsupportedScenario
 from .registry import PolicyFactory, loaders, resolve_policies
 
-__all__ = ["ImportedFactory", "parse_policy_groups"]
+__all__ = ["ImportedFactory", "ScenarioTemplate", "bind_scenario", "parse_policy_groups"]
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,45 @@ class ImportedFactory:
         return self.target()(env)
 
 
+@dataclass(frozen=True)
+class _Missing:
+    """A factory for a scenario that has no model: reported unsupported by the harness; picklable."""
+
+    reason: str
+
+    def __call__(self, env: Any) -> Any:
+        raise UnsupportedScenario(self.reason)
+
+
+@dataclass(frozen=True)
+class ScenarioTemplate:
+    """``sb3:`` path with ``{scenario}``: a model per scenario, chosen by :func:`bind_scenario`."""
+
+    template: str
+
+    def bind(self, scenario_id: str) -> PolicyFactory:
+        from ..resolve import short_name
+
+        path = self.template.replace("{scenario}", short_name(scenario_id))
+        if not os.path.isfile(path):
+            return _Missing(f"no model {path!r} for this scenario")
+        return next(iter(resolve_policies([f"sb3={path}"]).values()))
+
+    def __call__(self, env: Any) -> Any:
+        raise ValueError(f"sb3:{self.template}: a per-scenario model needs a suite (bind_scenario)")
+
+
+def bind_scenario(factory: Any, scenario_id: str) -> Any:
+    """The factory to use on ``scenario_id`` (a :class:`ScenarioTemplate` picks its file)."""
+    return factory.bind(scenario_id) if isinstance(factory, ScenarioTemplate) else factory
+
+
 def _one_run(spec: str) -> list[tuple[str, Any]]:
     """(run name, factory or registry spec) for one run spec (several for an sb3 glob)."""
     if spec.startswith("sb3:"):
         path = spec[4:].strip()
+        if "{scenario}" in path:
+            return [(spec, ScenarioTemplate(path))]
         paths = sorted(glob.glob(path)) if any(c in path for c in "*?[") else [path]
         if not paths:
             raise ValueError(f"policy {spec!r}: no file matches {path!r}")

@@ -30,6 +30,7 @@ import numpy as np
 
 from . import scores as sc
 from .harness import evaluate
+from .specs import bind_scenario
 from .stats import ci_halfwidth
 
 __all__ = ["SuiteScenario", "Suite", "SUITES_DIR", "available_suites", "load_suite", "suite_path",
@@ -160,7 +161,10 @@ def reference_entry(s: SuiteScenario, results: dict) -> dict[str, Any]:
             raise ValueError(f"{s.id}: the {role} {getattr(s, role)!r} is unsupported: {r['unsupported']}")
         row[f"{role}_mean"], row[f"{role}_ci95"] = r["mean"], r["ci95"]
     # a reference no better than the floor leaves the score undefined: say so now
-    sc.normalised_score(0.0, row["floor_mean"], row["reference_mean"])
+    try:
+        sc.normalised_score(0.0, row["floor_mean"], row["reference_mean"])
+    except ValueError as e:
+        raise ValueError(f"{s.id}: {e} (the scenario cannot be scored)") from None
     return row
 
 
@@ -180,7 +184,7 @@ def run_suite(suite: Suite, groups: Mapping[str, Sequence[tuple[str, Any]]], wor
     for s in suite.scenarios:
         if on_scenario is not None:
             on_scenario(s.id)
-        labels = {f"{lab}#{k}": fac for lab, runs in groups.items() for k, (_, fac) in enumerate(runs)}
+        labels = {f"{lab}#{k}": bind_scenario(fac, s.id) for lab, runs in groups.items() for k, (_, fac) in enumerate(runs)}
         res = evaluate(s.id, labels, s.episodes, seed=s.seed, workers=workers, progress=progress,
                        unknown="report", vec=vec)
         span = s.reference_value - s.floor_value
