@@ -224,10 +224,37 @@ def test_sb3_zip_algorithm_is_read_from_the_zip(algo, tmp_path):
     from liqenv.evaluation import make_env
 
     env = make_env("liqenv/SingleStore-v0")
-    kw = {"learning_starts": 0, "buffer_size": 100} if algo == "DQN" else {"n_steps": 8, "batch_size": 8}
+    kw = {"DQN": {"learning_starts": 0, "buffer_size": 100}, "A2C": {"n_steps": 8},
+          "PPO": {"n_steps": 8, "batch_size": 8}}[algo]
     model = getattr(sb3, algo)("MlpPolicy", env, device="cpu", **kw)
     model.save(tmp_path / "m.zip")
     assert sb3_algorithm(str(tmp_path / "m.zip")) == ("stable_baselines3", algo)
     pol = load_sb3(str(tmp_path / "m.zip"), env)
     obs, _ = env.reset(seed=0)
     assert env.action_space.contains(pol.act(obs))
+
+
+def test_per_scenario_models_and_a_missing_one_is_unsupported(tiny, tmp_path, capsys):
+    import stable_baselines3 as sb3
+
+    from liqenv.evaluation import make_env
+
+    model = sb3.PPO("MlpPolicy", make_env("liqenv/SingleStore-v0"), n_steps=8, batch_size=8, device="cpu")
+    model.save(tmp_path / "models" / "SingleStore-v0" / "m.zip")  # none for Weekend-v0
+    rc, cap = _run(["--suite", str(tiny), "--policies", f"ppo=sb3:{tmp_path}/models/{{scenario}}/m.zip,sdp",
+                    "--json", str(tmp_path / "o.json")], capsys)
+    assert rc == 0, cap.err
+    rep = json.loads((tmp_path / "o.json").read_text())
+    by = {(r["policy"], r["scenario"]): r for r in rep["rows"]}
+    assert "score" in by["ppo", "liqenv/SingleStore-v0"]
+    assert "no model" in by["ppo", "liqenv/Weekend-v0"]["unsupported"]
+    assert rep["aggregates"]["ppo"]["covered"] == 1 and "mean" not in rep["aggregates"]["ppo"]
+
+
+def test_reference_not_above_floor_names_the_scenario():
+    from liqenv.evaluation.suite import SuiteScenario, reference_entry
+
+    s = SuiteScenario("liqenv/SingleStore-v0", 2, 0, "a", "b", "exact")
+    res = {"results": {"a": {"mean": 5.0, "ci95": 0.1}, "b": {"mean": 5.0, "ci95": 0.1}}}
+    with pytest.raises(ValueError, match="SingleStore-v0.*cannot be scored"):
+        reference_entry(s, res)
