@@ -15,13 +15,11 @@ class), MaskablePPO, TRPO, QRDQN, TQC, ARS, CrossQ.  RecurrentPPO is refused
 
 from __future__ import annotations
 
-import json
-import zipfile
 from typing import Any
 
 from liqenv.evaluation.registry import register_loader
 
-from .policy import PPOPolicy, _zip_path, detect_algo
+from .policy import PPOPolicy, _zip_path, detect_algo, read_zip_data
 
 __all__ = ["sb3_algorithm", "load_sb3", "SUPPORTED"]
 
@@ -41,11 +39,7 @@ SUPPORTED = ("PPO", "A2C", "DQN", "SAC", "TD3", "DDPG", "MaskablePPO", "TRPO", "
 def sb3_algorithm(path: str) -> tuple[str, str]:
     """``(package, algorithm class name)`` of an SB3 zip; ``ValueError`` if unsupported or unreadable."""
     p = _zip_path(path)
-    try:
-        with zipfile.ZipFile(p) as zf:
-            data = json.loads(zf.read("data").decode())
-    except (zipfile.BadZipFile, KeyError, ValueError) as e:
-        raise ValueError(f"model file {p!r}: not a Stable-Baselines3 model ({type(e).__name__})") from None
+    data = read_zip_data(p)
     module = str(data.get("policy_class", {}).get("__module__", ""))
     if module in _BY_MODULE:
         return _BY_MODULE[module]

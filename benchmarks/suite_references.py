@@ -21,7 +21,6 @@ counts (30, 30, 10).  Aim: under about 30 minutes with ``--workers 2``.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import shlex

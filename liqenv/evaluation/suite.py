@@ -30,6 +30,7 @@ import numpy as np
 
 from . import scores as sc
 from .harness import evaluate
+from .report import _clean  # the JSON cleaning of the harness's reports
 from .specs import bind_scenario
 from .stats import ci_halfwidth
 
@@ -289,16 +290,6 @@ def format_suite_markdown(report: dict) -> str:
         lines.append(f"| {s['id'].removeprefix('liqenv/')} | {s['floor']} {s['floor_value']:,.2f} "
                      f"| {s['reference']} {s['reference_value']:,.2f}{kind} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def _clean(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, np.generic):
-        x = x.item()
-    return None if isinstance(x, float) and not math.isfinite(x) else x
 
 
 def write_suite_json(report: dict, path: str | Path) -> None:
