@@ -12,11 +12,12 @@ references measured for other entries, so after editing the suite (an id
 bumped to -v1) rerun this script; ``--only ID[,ID]`` remeasures some
 scenarios and keeps the others' rows.
 
-Cost (liqenv-bench-v1): the single-store and TwoStore rows take seconds to
-a few minutes; the chains' references re-solve every period (store_pds:
-seconds per Chain episode; craig_raman: about a minute and a half per
-DistributionCentre episode on one core), which sets the chains' episode
-counts (30, 30, 10).  Aim: under about 30 minutes with ``--workers 2``.
+Cost (liqenv-bench-v1), from a 2-episode probe on the shared 2-core machine:
+the single-store and TwoStore rows take a few minutes in all; the chains'
+references re-solve every period, roughly 40-90 s per episode on one core
+(store_pds on Chain-v0, craig_raman on TransferChain-v0 and
+DistributionCentre-v0), which sets their episode counts (20, 20, 10): about
+25-30 minutes with ``--workers 2``.
 """
 
 from __future__ import annotations
