@@ -2,6 +2,7 @@
 
     python evaluate.py --scenario liqenv/SingleStore-v0 --policies sdp,pds,fp \
         --episodes 1000 --seed 0 --set pricing=continuous --workers 2 --json out.json
+    python evaluate.py ... --ray [--address auto]     # the episodes split over Ray workers
 
 Episode ``i`` of every policy runs on env seed ``seed + i``.  A policy is a
 registered name (``baselines.available()``) or ``prefix=path`` for a learned
@@ -49,7 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=cli.count(0, 2**63 - 1), default=0, help="env seed of the first episode")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
                    help="scenario override (repeatable); the value is parsed as YAML")
-    p.add_argument("--workers", type=cli.count(1, 1024), default=1, help="worker processes")
+    p.add_argument("--workers", type=cli.count(1, 1024), default=1,
+                   help="worker processes (with --ray: jobs, default one per CPU of the Ray)")
+    p.add_argument("--ray", action="store_true",
+                   help="split the episodes over Ray workers (a local Ray on this machine's cores, "
+                        "or the cluster --address joins); the same results as --workers 1")
+    p.add_argument("--address", default=None,
+                   help="with --ray: join this Ray cluster (auto, host:port, ray://host:port)")
     p.add_argument("--json", dest="json_path", default=None, help="write the results here")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
     p.add_argument("--md", dest="md_path", default=None, help="--suite: write the Markdown report here")
@@ -79,6 +86,8 @@ def run_suite_cli(args: argparse.Namespace) -> int:
                              "--episodes and --seed")
         if args.workers < 1:
             raise ValueError(f"--workers {args.workers}: must be at least 1")
+        if args.ray or args.address is not None:
+            raise ValueError("--suite runs on local worker processes (--workers): drop --ray and --address")
         for flag, path in (("--json", args.json_path), ("--md", args.md_path), ("--csv", args.csv_path),
                            ("--plot", args.plot_path)):
             cli.output_file(flag, path)
@@ -124,15 +133,24 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--episodes {args.episodes}: must be a positive integer")
         if args.workers < 1:
             raise ValueError(f"--workers {args.workers}: must be at least 1")
+        if args.address is not None and not args.ray:
+            raise ValueError("--address: needs --ray")
         overrides = parse_overrides(args.overrides)
         policies = [s.strip() for s in args.policies.split(",") if s.strip()]
         if not policies:
             raise ValueError(f"--policies {args.policies!r}: name at least one policy")
         cli.output_file("--json", args.json_path)
         scenario, _ = resolve_scenario(args.scenario, **overrides)  # liqenv's one scenario resolver
-        results = evaluate(scenario, policies, args.episodes, seed=args.seed,
-                           overrides=overrides, workers=args.workers, progress=args.progress,
-                           vec=args.vec)
+        started = _join_ray(args.address) if args.ray else False
+        try:
+            results = evaluate(scenario, policies, args.episodes, seed=args.seed,
+                               overrides=overrides, workers=args.workers, progress=args.progress,
+                               vec=args.vec, engine="ray" if args.ray else "processes")
+        finally:
+            if started:
+                import ray
+
+                ray.shutdown()
     except (ValueError, TypeError, OSError) as e:
         return _fail(e)
     print(f"{args.scenario}, {args.episodes} episodes, env seeds {args.seed}.."
@@ -141,6 +159,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.json_path:
         write_json(results, args.json_path)
     return 0
+
+
+def _join_ray(address: str | None) -> bool:
+    """Join (or start) a Ray for ``--ray``; True when this call connected (and should disconnect)."""
+    import ray
+
+    from agents.sweep import init_ray
+
+    if ray.is_initialized():
+        return False
+    init_ray(address)
+    return True
 
 
 if __name__ == "__main__":

@@ -76,6 +76,8 @@ class TrainSpec:
         command: the command line shown in the report.
         record: the settings saved as ``state.json["args"]`` (``train.py``
             saves its arguments, which ``--resume`` reads back).
+        torch_threads: torch's intra-op threads (a scheduler's trial pins
+            them to the CPUs it was given).
     """
 
     scenario: str
@@ -93,6 +95,7 @@ class TrainSpec:
     resume_from: str | Path | None = None
     command: str = ""
     record: Mapping[str, Any] | None = None
+    torch_threads: int = 1
 
 
 @dataclass
@@ -217,7 +220,7 @@ def setup(spec: TrainSpec) -> _Run:
     done = 0 if spec.resume_from is None else _steps_of(Path(spec.resume_from))
     for seed_fn in (random.seed, np.random.seed, torch.manual_seed, set_random_seed):
         seed_fn(spec.seed + done)
-    torch.set_num_threads(1)
+    torch.set_num_threads(spec.torch_threads)
     train_seed = TRAIN_SEED_STRIDE * (spec.seed + 1) + done
 
     env0 = make_env(spec.scenario, spec.overrides)
@@ -382,7 +385,7 @@ def write_outputs(run: _Run, results: dict) -> list[str]:
                      "extrapolations (and, being rarely reached, weigh little in the mean profit).")
     settings = {"scenario": spec.scenario, "scenario overrides": sc_over, **hp.to_dict(),
                 "seed": spec.seed, "training env seeds": f"{run.train_seed}..{run.train_seed + hp.n_envs - 1}",
-                "vec": spec.vec, "torch threads": 1}
+                "vec": spec.vec, "torch threads": spec.torch_threads}
     write_report(out / "report.md", scenario=spec.scenario, table=format_table(results), command=spec.command,
                  settings=settings, notes=notes, figures=figures)
     print(f"\nwrote {out}/: model.zip, results.json, report.md, " + ", ".join(figures))

@@ -17,7 +17,11 @@ JSON beside it.  Runs already finished in ``--runs`` are reused when they
 were trained with the hyperparameters the file gives now (otherwise it stops
 and asks for ``--force``), unfinished ones resumed; ``--force`` retrains.
 ``--workers N`` trains N seeds at a time (one core each) and evaluates
-with N processes.
+with N processes.  ``--ray`` trains the seeds as Ray Tune trials instead
+(:mod:`agents.sweep`: one per core of a local Ray, or of the cluster that
+``--address`` joins; a failed run restarts from its last checkpoint) and
+splits the evaluation over Ray's CPUs; the run folders, tables and JSON are
+the same.
 
 One 300k-step single-store run (train.py, validations included) took
 45-65 s on one core of the shared 2-core development machine; the four
@@ -117,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="training runs at a time, and processes for the evaluation")
     p.add_argument("--force", action="store_true", help="retrain runs that already exist")
     p.add_argument("--vec", choices=("native", "dummy"), default=None, help="train.py --vec")
+    p.add_argument("--ray", action="store_true",
+                   help="train the runs as Ray Tune trials (agents.sweep; a local Ray on this machine's cores)")
+    p.add_argument("--address", default=None,
+                   help="with --ray: join this Ray cluster (auto, host:port, ray://host:port)")
     return p
 
 
@@ -174,10 +182,17 @@ def _train(spec) -> None:
         raise KeyboardInterrupt
 
 
-def train_runs(specs: list, workers: int) -> None:
-    """Run the training jobs (:func:`agents.job.run_training`), ``workers`` at a time (one core each)."""
+def train_runs(specs: list, workers: int, ray: bool = False) -> None:
+    """Run the training jobs (:func:`agents.job.run_training`), ``workers`` at a time (one core each),
+    or with ``ray`` as Tune trials (:func:`agents.sweep.run_specs`; Ray already initialised)."""
     for spec in specs:
         print(f"+ train {spec.scenario} seed {spec.seed} -> {spec.out}", flush=True)
+    if ray and specs:
+        from agents.sweep import run_specs
+
+        runs = Path(specs[0].out).parents[1]
+        run_specs(specs, runs / "_ray", f"{Path(specs[0].out).parent.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+        return
     if workers == 1 or len(specs) <= 1:
         for spec in specs:
             _train(spec)
@@ -208,6 +223,12 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--seeds {args.seeds!r}: seeds must be in [0, {cli.MAX_SEED}]")
         cli.output_file("--md", args.md, (".md",))
         cli.output_file("--runs", args.runs, folder=True)
+        if args.address is not None and not args.ray:
+            raise ValueError("--address: needs --ray")
+        if args.ray:
+            from agents.sweep import init_ray
+
+            init_ray(args.address)
     except ValueError as e:
         print(f"ppo_results.py: error: {cli.one_line(e)}", file=sys.stderr)
         return 2
@@ -237,14 +258,15 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as e:
             print(f"ppo_results.py: error: {cli.one_line(e)}", file=sys.stderr)
             return 2
-        train_runs([s for s in specs if s is not None], args.workers)
+        train_runs([s for s in specs if s is not None], args.workers, ray=args.ray)
         walls = {seed: read_state(out).train_seconds for seed, out in outs.items()}
         policies: dict = {f"ppo_s{s}": (lambda p: (lambda env: PPOPolicy(p, env)))(
             str(Path(args.runs) / short / f"seed{s}" / "model.zip")) for s in seeds}
         policies.update({b: b for b in bl})
         t0 = time.perf_counter()
         res = evaluate(sid, policies, episodes=args.eval_episodes, seed=args.eval_seed,
-                       workers=args.workers, unknown="report")["results"]
+                       workers=args.workers, unknown="report",
+                       engine="ray" if args.ray else "processes")["results"]
         eval_s = time.perf_counter() - t0
         ppo = np.array([res[f"ppo_s{s}"]["mean"] for s in seeds])
         base = {b: res[b] for b in bl}
@@ -286,6 +308,10 @@ def main(argv: list[str] | None = None) -> int:
         if short in NOTES:
             lines += ["", NOTES[short]]
         lines.append("")
+    if args.ray:
+        import ray
+
+        ray.shutdown()
     md = Path(args.md)
     publish("\n".join(lines), md)
     md.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")

@@ -188,14 +188,14 @@ class DemandArrays(NamedTuple):
 
 
 @njit(**_FLAGS)
-def wanted_valuation(dm, key, base_ctr, t, s, row, price):
-    x = price / (dm.scale[row, s] * dm.decay[row, 0] ** t)
-    q = buy_probability(x, dm.kind, dm.shape_k[row, 0])
-    lam = dm.rates[row, s, min(t, dm.rates.shape[2] - 1)]
-    if dm.arrival == 0:
+def wanted_valuation(key, base_ctr, t, s, row, price, rates, scale, decay, shape_k, spread, kind, arrival):
+    x = price / (scale[row, s] * decay[row, 0] ** t)
+    q = buy_probability(x, kind, shape_k[row, 0])
+    lam = rates[row, s, min(t, rates.shape[2] - 1)]
+    if arrival == 0:
         return poisson1(lam * q, key, base_ctr, DEMAND)
-    low = lam - dm.spread[row, 0]
-    n_arr = int(low + math.floor(draw(key, base_ctr, ARRIVALS, 0) * (2 * dm.spread[row, 0] + 1)))
+    low = lam - spread[row, 0]
+    n_arr = int(low + math.floor(draw(key, base_ctr, ARRIVALS, 0) * (2 * spread[row, 0] + 1)))
     hits = 0
     for j in range(n_arr):
         if draw(key, base_ctr, THINNING, j) < q:
@@ -204,11 +204,11 @@ def wanted_valuation(dm, key, base_ctr, t, s, row, price):
 
 
 @njit(**_FLAGS)
-def wanted_elasticity(dm, key, base_ctr, t, s, row, price, on_hand, effect):
-    mu = elasticity_mean(dm.base[row, s], dm.lift[row, 0, min(t, dm.lift.shape[2] - 1)], price,
-                         dm.list_price[row, s], dm.elasticity[row, 0], on_hand, dm.z0[row, s],
-                         dm.beta[row, 0], effect, dm.min_share)
-    c = dm.cv[row, 0]
+def wanted_elasticity(key, base_ctr, t, s, row, price, on_hand, effect, base, lift, elasticity, beta, z0,
+                      list_price, cv, min_share):
+    mu = elasticity_mean(base[row, s], lift[row, 0, min(t, lift.shape[2] - 1)], price, list_price[row, s],
+                         elasticity[row, 0], on_hand, z0[row, s], beta[row, 0], effect, min_share)
+    c = cv[row, 0]
     if c > 0.0:
         r = 1.0 / (c * c)
         mu = mu * gamma1(r, key, base_ctr, GAMMA) / r
@@ -216,12 +216,27 @@ def wanted_elasticity(dm, key, base_ctr, t, s, row, price, on_hand, effect):
 
 
 @njit(**_FLAGS)
-def wanted(dm, key, t, s, row, price, on_hand, effect):
-    """Units customers want at store ``s`` in period ``t`` at ``price`` (MODEL.md section 3)."""
-    base_ctr = counter_base(t, s)
-    if dm.family == 0:
-        return wanted_valuation(dm, key, base_ctr, t, s, row, price)
-    return wanted_elasticity(dm, key, base_ctr, t, s, row, price, float(on_hand), effect)
+def wanted_batch(dm, t, price, on_hand, effect, key, live, out):
+    """Units customers want (MODEL.md section 3) at every (copy, store) where
+    ``live`` (the others are left as they are), at ``price`` and ``on_hand``."""
+    rates, scale, decay, shape_k, spread = dm.rates, dm.scale, dm.decay, dm.shape_k, dm.spread
+    base, lift, elasticity, beta = dm.base, dm.lift, dm.elasticity, dm.beta
+    z0, list_price, cv = dm.z0, dm.list_price, dm.cv
+    B, S = out.shape
+    C = scale.shape[0]
+    for b in range(B):
+        row = b if C > 1 else 0
+        for s in range(S):
+            if not live[b, s]:
+                continue
+            base_ctr = counter_base(t[b], s)
+            if dm.family == 0:
+                out[b, s] = wanted_valuation(key[b], base_ctr, t[b], s, row, price[b, s], rates, scale, decay,
+                                             shape_k, spread, dm.kind, dm.arrival)
+            else:
+                out[b, s] = wanted_elasticity(key[b], base_ctr, t[b], s, row, price[b, s], float(on_hand[b, s]),
+                                              effect[b, s], base, lift, elasticity, beta, z0, list_price, cv,
+                                              dm.min_share)
 
 
 # ----------------------------------------------------------------- masks
@@ -363,246 +378,274 @@ def step_kernel(model, demand, state, decision, out, strict):
     m, dm = ModelArrays(*model), DemandArrays(*demand)
     st, d, o = StateArrays(*state), DecisionArrays(*decision), StepArrays(*out)
     B, S = st.on_hand.shape
-    P = m.src.shape[0]
     new_md = np.empty((B, S))
     announce = np.zeros((B, S), dtype=np.bool_)
-    units = np.zeros((B, P), dtype=np.int64)
-    total_viol = 0
-    for b in range(B):
-        v = _check_closings(m, st, d, o, b, announce)
-        v += _check_markdowns(m, st, d, o, b, new_md)
-        v += _plan_transfers(m, st, d, o, b, announce, units)
-        o.violations[b] = v
-        total_viol += v
+    units = np.zeros((B, m.src.shape[0]), dtype=np.int64)
+    o.violations[:] = 0
+    _check_closings(m, st, d, o, announce)
+    _check_markdowns(m, st, d, o, new_md)
+    _plan_transfers(m, st, d, o, announce, units)
+    total_viol = o.violations.sum()
     if strict and total_viol > 0:
         return total_viol
-    for b in range(B):
-        _transfer(m, st, o, b, announce, units)
-        _sell_and_charge(m, dm, st, o, b, new_md, announce)
-        _salvage_and_deliver(m, st, o, b)
-        _settle(m, st, o, b)
+    _transfer(m, st, o, announce, units)
+    live = _post_markdowns(m, st, o, new_md, announce)
+    wanted = np.zeros((B, S), dtype=np.int64)
+    wanted_batch(dm, st.t, o.price, st.on_hand, st.effect, st.key, live, wanted)
+    _sell_and_charge(m, st, o, wanted)
+    _salvage_and_deliver(m, st, o)
+    _settle(m, st, o)
     return total_viol
 
 
+# Each phase loops over the copies itself and reads the record fields it
+# needs into locals once: numba reference-counts every read of an array
+# field, which inside the copy and store loops would cost more than the
+# period's arithmetic.
 @njit(**_FLAGS)
-def _row(m, b):
-    return b if m.notice.shape[0] > 1 else 0
-
-
-# ---- phase 1: validate (nothing moves)
-@njit(**_FLAGS)
-def _check_closings(m, st, d, o, b, announce):
+def _check_closings(m, st, d, o, announce):
     """Accept the closing requests the rules allow (``announce``); count the others."""
-    row, t = _row(m, b), st.t[b]
-    close_at, bad, req = st.close_at[b], o.close_bad[b], d.close[b]
-    closable, notice, earliest = m.closable, m.notice[row], m.earliest_close[row]
-    v = 0
-    for s in range(close_at.shape[0]):
-        bad[s] = False
-        if req[s]:
-            if close_ok(closable[s], close_at[s], t, notice[s], earliest[s], m.T):
-                announce[b, s] = True
-            elif not close_at[s] <= t and close_at[s] == NO_CLOSE:
-                bad[s] = True
-                v += 1
-    return v
+    t_, close_at, req, bad, viol = st.t, st.close_at, d.close, o.close_bad, o.violations
+    closable, notice, earliest = m.closable, m.notice, m.earliest_close
+    B, S = close_at.shape
+    m_rows = m.list_price.shape[0]  # per-copy rows: 1 or B
+    for b in range(B):
+        row, t = (b if m_rows > 1 else 0), t_[b]
+        for s in range(S):
+            bad[b, s] = False
+            if req[b, s]:
+                if close_ok(closable[s], close_at[b, s], t, notice[row, s], earliest[row, s], m.T):
+                    announce[b, s] = True
+                elif not close_at[b, s] <= t and close_at[b, s] == NO_CLOSE:
+                    bad[b, s] = True
+                    viol[b] += 1
 
 
 @njit(**_FLAGS)
-def _check_markdowns(m, st, d, o, b, new_md):
+def _check_markdowns(m, st, d, o, new_md):
     """The markdown each store posts (``new_md``), repaired to the nearest allowed
-    one where the request breaks a rule; returns the violations (one at most
-    under uniform pricing)."""
-    row, t = _row(m, b), st.t[b]
-    close_at, cur, hold, changes = st.close_at[b], st.markdown[b], st.hold[b], st.changes[b]
-    req, bad, post = d.markdown[b], o.md_bad[b], new_md[b]
-    selling, rules, ladder, list_price = m.selling, m.rules, m.ladder, m.list_price[row]
+    one where the request breaks a rule (one violation at most under uniform pricing)."""
+    t_, close_at, cur, hold, changes = st.t, st.close_at, st.markdown, st.hold, st.changes
+    req, bad, viol = d.markdown, o.md_bad, o.violations
+    selling, rules, ladder, list_price, cap = m.selling, m.rules, m.ladder, m.list_price, m.cap
     chain = chain_store(selling)
-    for s in range(close_at.shape[0]):
-        live = selling[s] and not close_at[s] <= t
-        bad[s] = False
-        want = req[s]
-        if m.uniform_pricing and chain >= 0:
-            # one chain markdown: a Decision giving stores different ones is repaired
-            want = req[chain]
-            if abs(req[s] - want) > TOL and live:
-                bad[s] = True
-        post[s] = want
-        if live:
-            ok = markdown_ok(want, cur[s], hold[s], changes[s], t, rules)
-            if m.continuous:
-                md_floor = 1.0 - m.cap[row, 0] / list_price[s]
-                ok = ok and want >= md_floor - TOL and want <= 1.0 + TOL
-            else:
-                md_floor = 0.0
-                ok = ok and on_ladder(want, ladder)
-            if not ok:
-                post[s] = nearest_markdown(want, cur[s], hold[s], changes[s], t, rules, ladder,
-                                           m.continuous, md_floor)
-                bad[s] = True
-    v = 0
-    for s in range(close_at.shape[0]):
-        if bad[s]:
-            if m.uniform_pricing and v > 0:
-                bad[s] = False  # the chain's one markdown counts once
-            else:
-                v += 1
-    return v
+    B, S = close_at.shape
+    m_rows = m.list_price.shape[0]  # per-copy rows: 1 or B
+    for b in range(B):
+        row, t = (b if m_rows > 1 else 0), t_[b]
+        for s in range(S):
+            live = selling[s] and not close_at[b, s] <= t
+            bad[b, s] = False
+            want = req[b, s]
+            if m.uniform_pricing and chain >= 0:
+                # one chain markdown: a Decision giving stores different ones is repaired
+                want = req[b, chain]
+                if abs(req[b, s] - want) > TOL and live:
+                    bad[b, s] = True
+            new_md[b, s] = want
+            if live:
+                ok = markdown_ok(want, cur[b, s], hold[b, s], changes[b, s], t, rules)
+                if m.continuous:
+                    md_floor = 1.0 - cap[row, 0] / list_price[row, s]
+                    ok = ok and want >= md_floor - TOL and want <= 1.0 + TOL
+                else:
+                    md_floor = 0.0
+                    ok = ok and on_ladder(want, ladder)
+                if not ok:
+                    new_md[b, s] = nearest_markdown(want, cur[b, s], hold[b, s], changes[b, s], t, rules,
+                                                    ladder, m.continuous, md_floor)
+                    bad[b, s] = True
+        first = True
+        for s in range(S):
+            if bad[b, s]:
+                if m.uniform_pricing and not first:
+                    bad[b, s] = False  # the chain's one markdown counts once
+                else:
+                    viol[b] += 1
+                    first = False
 
 
 @njit(**_FLAGS)
-def _plan_transfers(m, st, d, o, b, announce, units):
-    """Units each pair ships (``units[b]``); refused pairs count as violations."""
-    src, dst, lead = m.src, m.dst, m.lead
+def _plan_transfers(m, st, d, o, announce, units):
+    """Units each pair ships (``units``); refused pairs count as violations."""
+    src, dst, lead, quantities, notice = m.src, m.dst, m.lead, m.quantities, m.notice
+    t_, close_at, on_hand, req, bad, viol = st.t, st.close_at, st.on_hand, d.ship, o.ship_bad, o.violations
     P = src.shape[0]
     if P == 0:
-        return 0
-    row, t = _row(m, b), st.t[b]
-    close_at, on_hand, ann, notice = st.close_at[b], st.on_hand[b], announce[b], m.notice[row]
-    req, bad = d.ship[b], o.ship_bad[b]
+        return
     fractions = np.empty(P)
-    v = 0
-    for p in range(P):
-        q = req[p]
-        bad[p] = False
-        if q > 0:
-            if not ship_ok(t, close_at[src[p]], on_hand[src[p]], close_at[dst[p]], lead[p]):
-                bad[p] = True
-                v += 1
-                q = 0
-            else:
-                # Not violations: these depend on several components of one
-                # action, which per-component action masks cannot express, so a
-                # masked action may produce them.  A shipment to a store whose
-                # closing is announced in this same decision (effective by the
-                # arrival date) is cancelled; fractions from one source summing
-                # above 1 are scaled down pro rata (rules.shipped_units).
-                j = dst[p]
-                eff_dst = closing_effective(t, notice[j]) if ann[j] else close_at[j]
-                if eff_dst <= t + lead[p]:
+    m_rows = m.list_price.shape[0]  # per-copy rows: 1 or B
+    for b in range(close_at.shape[0]):
+        row, t = (b if m_rows > 1 else 0), t_[b]
+        for p in range(P):
+            q = req[b, p]
+            bad[b, p] = False
+            if q > 0:
+                if not ship_ok(t, close_at[b, src[p]], on_hand[b, src[p]], close_at[b, dst[p]], lead[p]):
+                    bad[b, p] = True
+                    viol[b] += 1
                     q = 0
-        fractions[p] = m.quantities[q]
-    shipped_units_into(fractions, on_hand, src, units[b])
-    return v
+                else:
+                    # Not violations: these depend on several components of one
+                    # action, which per-component action masks cannot express, so a
+                    # masked action may produce them.  A shipment to a store whose
+                    # closing is announced in this same decision (effective by the
+                    # arrival date) is cancelled; fractions from one source summing
+                    # above 1 are scaled down pro rata (rules.shipped_units).
+                    j = dst[p]
+                    eff_dst = closing_effective(t, notice[row, j]) if announce[b, j] else close_at[b, j]
+                    if eff_dst <= t + lead[p]:
+                        q = 0
+            fractions[p] = quantities[q]
+        shipped_units_into(fractions, on_hand[b], src, units[b])
 
 
 # ---- phase 2: closings take effect, transfers leave
 @njit(**_FLAGS)
-def _transfer(m, st, o, b, announce, units):
-    row, t = _row(m, b), st.t[b]
-    close_at, on_hand, pipeline, ann, notice = st.close_at[b], st.on_hand[b], st.pipeline[b], announce[b], m.notice[row]
-    src, dst, lead, sent, unit_cost, fixed = m.src, m.dst, m.lead, units[b], m.ship_cost[row], m.ship_fixed[row]
-    for s in range(close_at.shape[0]):
-        if ann[s]:
-            close_at[s] = closing_effective(t, notice[s])
-    tc = 0.0
-    for p in range(src.shape[0]):
-        u = sent[p]
-        o.shipped[b, p] = u
-        if u > 0:
-            on_hand[src[p]] -= u
-        tc += ship_cost(u, unit_cost[p], fixed[p])
-    for p in range(src.shape[0]):
-        u = sent[p]
-        if u > 0:
-            if lead[p] == 0:
-                on_hand[dst[p]] += u
-            else:
-                pipeline[dst[p], lead[p] - 1] += u
-    o.transfer_cost[b] = tc
+def _transfer(m, st, o, announce, units):
+    t_, close_at, on_hand, pipeline, notice = st.t, st.close_at, st.on_hand, st.pipeline, m.notice
+    src, dst, lead, unit_cost, fixed = m.src, m.dst, m.lead, m.ship_cost, m.ship_fixed
+    shipped, cost = o.shipped, o.transfer_cost
+    B, S = close_at.shape
+    m_rows = m.list_price.shape[0]  # per-copy rows: 1 or B
+    for b in range(B):
+        row, t = (b if m_rows > 1 else 0), t_[b]
+        for s in range(S):
+            if announce[b, s]:
+                close_at[b, s] = closing_effective(t, notice[row, s])
+        tc = 0.0
+        for p in range(src.shape[0]):
+            u = units[b, p]
+            shipped[b, p] = u
+            if u > 0:
+                on_hand[b, src[p]] -= u
+            tc += ship_cost(u, unit_cost[row, p], fixed[row, p])
+        for p in range(src.shape[0]):
+            u = units[b, p]
+            if u > 0:
+                if lead[p] == 0:
+                    on_hand[b, dst[p]] += u
+                else:
+                    pipeline[b, dst[p], lead[p] - 1] += u
+        cost[b] = tc
 
 
 # ---- phase 3: markdowns posted, demand, sales, fixed costs
 @njit(**_FLAGS)
-def _sell_and_charge(m, dm, st, o, b, new_md, announce):
-    row, t, key = _row(m, b), st.t[b], st.key[b]
-    close_at, on_hand, effect, locked = st.close_at[b], st.on_hand[b], st.effect[b], st.locked[b]
-    md, hold, changes, post, ann = st.markdown[b], st.hold[b], st.changes[b], new_md[b], announce[b]
-    price, sold, selling, list_price = o.price[b], o.sold[b], m.selling, m.list_price[row]
-    lock_period, operating, locked_rent = m.lock_period[row], m.operating[row], m.locked_rent[row]
-    rev = 0.0
-    op = 0.0
-    for s in range(close_at.shape[0]):
-        closed = close_at[s] <= t
-        # post the markdown where the store was open when it decided (an
-        # announcement made now with notice 0 closes it now, after deciding)
-        if selling[s] and (ann[s] or not closed):
-            if hold[s] > 0 and abs(post[s] - md[s]) > TOL:
-                changes[s] += 1
-                hold[s] = 1
-            else:
-                hold[s] += 1
-            md[s] = post[s]
-        pr = (1.0 - md[s]) * list_price[s]
-        price[s] = pr
-        sl = 0
-        if selling[s] and not closed and on_hand[s] > 0:
-            sl = min(wanted(dm, key, t, s, row, pr, on_hand[s], effect[s]), on_hand[s])
-        sold[s] = sl
-        on_hand[s] -= sl
-        rev += sl * pr
-        if m.has_lock and lock_triggers(t, lock_period[s], closed):
-            locked[s] = True
-        op += period_cost(closed, m.has_lock and locked[s], operating[s, t], locked_rent[s, t])
-    o.revenue[b] = rev
-    o.operating_cost[b] = op
+def _post_markdowns(m, st, o, new_md, announce):
+    """Post the markdowns and prices; returns where customers may buy."""
+    t_, close_at, on_hand, md, hold, changes = st.t, st.close_at, st.on_hand, st.markdown, st.hold, st.changes
+    selling, list_price, price = m.selling, m.list_price, o.price
+    B, S = close_at.shape
+    live = np.zeros((B, S), dtype=np.bool_)
+    m_rows = m.list_price.shape[0]  # per-copy rows: 1 or B
+    for b in range(B):
+        row, t = (b if m_rows > 1 else 0), t_[b]
+        for s in range(S):
+            closed = close_at[b, s] <= t
+            # post where the store was open when it decided (an announcement
+            # made now with notice 0 closes it now, after deciding)
+            if selling[s] and (announce[b, s] or not closed):
+                if hold[b, s] > 0 and abs(new_md[b, s] - md[b, s]) > TOL:
+                    changes[b, s] += 1
+                    hold[b, s] = 1
+                else:
+                    hold[b, s] += 1
+                md[b, s] = new_md[b, s]
+            price[b, s] = (1.0 - md[b, s]) * list_price[row, s]
+            live[b, s] = selling[s] and not closed and on_hand[b, s] > 0
+    return live
+
+
+@njit(**_FLAGS)
+def _sell_and_charge(m, st, o, wanted):
+    t_, close_at, on_hand, locked = st.t, st.close_at, st.on_hand, st.locked
+    price, sold, revenue, op_cost = o.price, o.sold, o.revenue, o.operating_cost
+    lock_period, operating, locked_rent = m.lock_period, m.operating, m.locked_rent
+    B, S = close_at.shape
+    m_rows = m.list_price.shape[0]  # per-copy rows: 1 or B
+    for b in range(B):
+        row, t = (b if m_rows > 1 else 0), t_[b]
+        rev = 0.0
+        op = 0.0
+        for s in range(S):
+            closed = close_at[b, s] <= t
+            sl = min(wanted[b, s], on_hand[b, s])
+            sold[b, s] = sl
+            on_hand[b, s] -= sl
+            rev += sl * price[b, s]
+            if m.has_lock and lock_triggers(t, lock_period[row, s], closed):
+                locked[b, s] = True
+            op += period_cost(closed, m.has_lock and locked[b, s], operating[row, s, t],
+                              locked_rent[row, s, t])
+        revenue[b] = rev
+        op_cost[b] = op
 
 
 # ---- phase 4: salvage, holding, deliveries for next period
 @njit(**_FLAGS)
-def _salvage_and_deliver(m, st, o, b):
-    row, t = _row(m, b), st.t[b]
-    close_at, on_hand, pipeline, salvaged = st.close_at[b], st.on_hand[b], st.pipeline[b], o.salvaged[b]
-    S, Lp = pipeline.shape
-    last = t == m.T - 1
-    hold_units = 0
-    for s in range(S):
-        # a closing taking effect now, or the end of the event (units in transit too)
-        sv = 0
-        if clears_stock(t, close_at[s], m.T):
-            sv = on_hand[s]
-            on_hand[s] = 0
-        if last:
-            for k in range(Lp):
-                sv += pipeline[s, k]
-                pipeline[s, k] = 0
-        salvaged[s] = sv
-        hold_units += on_hand[s]
-    o.holding_cost[b] = 0.0 if last else m.holding[row, 0] * hold_units
-    if m.src.shape[0] > 0:
+def _salvage_and_deliver(m, st, o):
+    t_, close_at, on_hand, pipeline, salvaged = st.t, st.close_at, st.on_hand, st.pipeline, o.salvaged
+    holding, holding_cost = m.holding, o.holding_cost
+    B, S, Lp = pipeline.shape
+    m_rows = m.list_price.shape[0]  # per-copy rows: 1 or B
+    for b in range(B):
+        row, t = (b if m_rows > 1 else 0), t_[b]
+        last = t == m.T - 1
+        hold_units = 0
         for s in range(S):
-            arriving = pipeline[s, 0]
-            for k in range(Lp - 1):
-                pipeline[s, k] = pipeline[s, k + 1]
-            pipeline[s, Lp - 1] = 0
-            if arriving > 0:
-                if arrival_salvaged(t, close_at[s]):
-                    salvaged[s] += arriving
-                else:
-                    on_hand[s] += arriving
+            # a closing taking effect now, or the end of the event (units in transit too)
+            sv = 0
+            if clears_stock(t, close_at[b, s], m.T):
+                sv = on_hand[b, s]
+                on_hand[b, s] = 0
+            if last:
+                for k in range(Lp):
+                    sv += pipeline[b, s, k]
+                    pipeline[b, s, k] = 0
+            salvaged[b, s] = sv
+            hold_units += on_hand[b, s]
+        holding_cost[b] = 0.0 if last else holding[row, 0] * hold_units
+        if m.src.shape[0] > 0:
+            for s in range(S):
+                arriving = pipeline[b, s, 0]
+                for k in range(Lp - 1):
+                    pipeline[b, s, k] = pipeline[b, s, k + 1]
+                pipeline[b, s, Lp - 1] = 0
+                if arriving > 0:
+                    if arrival_salvaged(t, close_at[b, s]):
+                        salvaged[b, s] += arriving
+                    else:
+                        on_hand[b, s] += arriving
 
 
 # ---- phase 5: the period's reward and the episode's totals
 @njit(**_FLAGS)
-def _settle(m, st, o, b):
-    row, t = _row(m, b), st.t[b]
-    salvaged, sold, last_sold, salvage_price = o.salvaged[b], o.sold[b], st.last_sold[b], m.salvage_price[row]
-    salv_val = 0.0
-    salv_n = 0
-    sold_n = 0
-    for s in range(sold.shape[0]):
-        salv_val += salvaged[s] * salvage_price[s]
-        salv_n += salvaged[s]
-        sold_n += sold[s]
-        last_sold[s] = sold[s]
-    o.salvage_value[b] = salv_val
-    r = o.revenue[b] - o.operating_cost[b] - o.holding_cost[b] - o.transfer_cost[b] + salv_val
-    o.reward[b] = r
-    o.done[b] = t == m.T - 1
-    st.sold_total[b] += sold_n
-    st.salvaged_total[b] += salv_n
-    st.profit_total[b] += r
-    st.t[b] = t + 1
+def _settle(m, st, o):
+    t_, last_sold, sold_total = st.t, st.last_sold, st.sold_total
+    salvaged_total, profit_total = st.salvaged_total, st.profit_total
+    salvaged, sold, salvage_price, reward, done = o.salvaged, o.sold, m.salvage_price, o.reward, o.done
+    revenue, op, hc, tc, value = o.revenue, o.operating_cost, o.holding_cost, o.transfer_cost, o.salvage_value
+    B, S = sold.shape
+    m_rows = m.list_price.shape[0]  # per-copy rows: 1 or B
+    for b in range(B):
+        row, t = (b if m_rows > 1 else 0), t_[b]
+        salv_val = 0.0
+        salv_n = 0
+        sold_n = 0
+        for s in range(S):
+            salv_val += salvaged[b, s] * salvage_price[row, s]
+            salv_n += salvaged[b, s]
+            sold_n += sold[b, s]
+            last_sold[b, s] = sold[b, s]
+        value[b] = salv_val
+        r = revenue[b] - op[b] - hc[b] - tc[b] + salv_val
+        reward[b] = r
+        done[b] = t == m.T - 1
+        sold_total[b] += sold_n
+        salvaged_total[b] += salv_n
+        profit_total[b] += r
+        t_[b] = t + 1
 
 
 # ------------------------------------------------------- batch samplers
@@ -651,13 +694,7 @@ def binomial_batch(n, p, key, base, stream, out):
 def sample_wanted(t, price, on_hand, effect, key, demand, out):
     """Units wanted for every (copy, store), exactly as the step kernel draws them
     (``demand``: the fields of :class:`DemandArrays`, as a plain tuple)."""
-    dm = DemandArrays(*demand)
-    B, S = out.shape
-    C = dm.scale.shape[0]
-    for b in range(B):
-        row = b if C > 1 else 0
-        for s in range(S):
-            out[b, s] = wanted(dm, key[b], t[b], s, row, price[b, s], on_hand[b, s], effect[b, s])
+    wanted_batch(DemandArrays(*demand), t, price, on_hand, effect, key, np.ones(out.shape, dtype=np.bool_), out)
 
 
 # NumPy ufuncs of the same scalar formulas, for the policy-facing demand API

@@ -9,33 +9,12 @@ import numpy as np
 
 from . import dynamics as dyn
 from . import rules
-from .presets import GENERATORS, make_scenario
 from .render import require_matplotlib
-from .scenario import NO_CLOSE, Scenario, load_scenario
+from .resolve import scenario_and_generator
+from .scenario import NO_CLOSE, Scenario
 from .spaces import ActionLayout, ObservationLayout
 
-__all__ = ["LiquidationEnv", "build_info", "info_arrays", "reset_info", "resolve_scenario"]
-
-
-def resolve_scenario(scenario: Scenario | str | None, generator: Any, overrides: dict) -> tuple[Scenario, Any]:
-    """(scenario used for the layouts, generator or None) from the env arguments.
-
-    ``scenario`` is a :class:`Scenario`, a preset id (``"liqenv/"`` optional)
-    or a YAML/JSON path; presets that draw a scenario per reset
-    (``TwoStore-v0``) come with their generator.
-    """
-    if generator is None and isinstance(scenario, str) and scenario.split("/")[-1] in GENERATORS:
-        generator = GENERATORS[scenario.split("/")[-1]]()
-    if generator is not None:
-        generator = generator.with_overrides(**overrides) if overrides else generator
-        return generator.layout_scenario(), generator
-    if isinstance(scenario, Scenario):
-        return (scenario.with_overrides(**overrides) if overrides else scenario), None
-    if isinstance(scenario, str) and scenario.endswith((".yaml", ".yml", ".json")):
-        return load_scenario(scenario).with_overrides(**overrides), None
-    if isinstance(scenario, str) or scenario is None:
-        return make_scenario(scenario or "SingleStore-v0", **overrides), None
-    raise ValueError(f"scenario={scenario!r}: expected a Scenario, a preset id or a file path")
+__all__ = ["LiquidationEnv", "build_info", "info_arrays", "reset_info"]
 
 
 def info_arrays(p: dyn.Params, s: dyn.State, r: dyn.StepResult, idx: np.ndarray | slice,
@@ -141,7 +120,7 @@ class LiquidationEnv(gym.Env):
 
     def __init__(self, scenario: Scenario | str | None = None, *, render_mode: str | None = None,
                  strict: bool = False, generator: Any = None, **overrides: Any):
-        sc, self.generator = resolve_scenario(scenario, generator, overrides)
+        sc, self.generator = scenario_and_generator(scenario, generator, overrides)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode={render_mode!r}: expected one of {self.metadata['render_modes']}")
         if render_mode == "rgb_array":

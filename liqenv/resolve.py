@@ -29,7 +29,7 @@ import gymnasium as gym
 from .presets import GENERATORS, PRESETS, make_scenario
 from .scenario import Scenario, load_scenario
 
-__all__ = ["resolve_scenario", "canonical_scenario", "registered_ids", "short_name", "make_file_env", "SCENARIO_SUFFIXES"]
+__all__ = ["resolve_scenario", "scenario_and_generator", "canonical_scenario", "registered_ids", "short_name", "make_file_env", "SCENARIO_SUFFIXES"]
 
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
 NAMESPACE = "liqenv/"
@@ -85,14 +85,29 @@ def resolve_scenario(arg: Any, **overrides: Any) -> tuple[str, Scenario]:
     ``layout_scenario()``), as in :class:`~liqenv.env.LiquidationEnv`.
     """
     key = canonical_scenario(arg)
-    if not key.startswith(NAMESPACE):
-        sc = load_scenario(key)
-        return key, (sc.with_overrides(**overrides) if overrides else sc)
-    name = key.removeprefix(NAMESPACE)
-    if name in GENERATORS:
-        gen = GENERATORS[name]()
-        return key, (gen.with_overrides(**overrides) if overrides else gen).layout_scenario()
-    return key, make_scenario(name, **overrides)
+    return key, scenario_and_generator(key, None, overrides)[0]
+
+
+def scenario_and_generator(arg: Any, generator: Any, overrides: dict) -> tuple[Scenario, Any]:
+    """``(scenario fixing the spaces, generator or None)``: what an env is built from.
+
+    ``arg`` is a :class:`Scenario`, anything :func:`canonical_scenario`
+    reads, or ``None`` (``SingleStore-v0``); presets that draw a scenario per
+    reset (``TwoStore-v0``), or an explicit ``generator``, come with it.
+    """
+    if generator is None and not isinstance(arg, Scenario):
+        key = canonical_scenario("SingleStore-v0" if arg is None else arg)
+        name = key.removeprefix(NAMESPACE)
+        if not key.startswith(NAMESPACE):
+            sc = load_scenario(key)
+            return (sc.with_overrides(**overrides) if overrides else sc), None
+        if name not in GENERATORS:
+            return make_scenario(name, **overrides), None
+        generator = GENERATORS[name]()
+    if generator is None:
+        return (arg.with_overrides(**overrides) if overrides else arg), None
+    generator = generator.with_overrides(**overrides) if overrides else generator
+    return generator.layout_scenario(), generator
 
 
 def make_file_env(path: str | Path | None = None, **kwargs: Any) -> Any:

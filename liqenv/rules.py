@@ -49,7 +49,8 @@ __all__ = [
     "NO_CLOSE", "TOL", "MIN_LADDER_STEP", "rule_vector", "markdown_ok", "on_ladder",
     "nearest_markdown", "allowed_markdowns", "initial_levels", "transition_matrix", "chain_store",
     "closing_effective", "close_ok", "may_announce", "earliest_effective", "lock_triggers",
-    "period_cost", "has_rent_lock", "rent_owed", "ship_ok", "shipped_units", "shipped_units_into", "ship_cost", "clears_stock",
+    "period_cost", "has_rent_lock", "rent_owed", "ship_ok", "shipped_units", "shipped_units_into",
+    "ship_cost", "clears_stock",
     "arrival_salvaged", "event_metrics",
 ]
 

@@ -494,6 +494,10 @@ class Scenario:
             d = dict(self.demand)
             kind = d.pop("kind", "valuation")
             _check_choice("demand.kind", kind, tuple(_DEMANDS))
+            known = {f.name for f in fields(_DEMANDS[kind])}
+            for k in d:
+                if k not in known:  # e.g. an elasticity field while kind is missing (valuation)
+                    _unknown(f"demand.{k}", d[k], f"is not a field of {kind} demand (demand.kind={kind!r})")
             object.__setattr__(self, "demand", _DEMANDS[kind](**d))
         if isinstance(self.markdowns, dict):
             object.__setattr__(self, "markdowns", MarkdownRules(**self.markdowns))

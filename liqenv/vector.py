@@ -34,7 +34,8 @@ from gymnasium.vector.utils import batch_space
 from numba import njit
 
 from . import dynamics as dyn
-from .env import build_info, info_arrays, reset_info, resolve_scenario
+from .env import build_info, info_arrays, reset_info
+from .resolve import scenario_and_generator
 from .render import ansi_table, dashboard, require_matplotlib
 from .spaces import ActionLayout, ObservationLayout
 
@@ -62,7 +63,7 @@ class LiquidationBatch:
             require_matplotlib()
         if not isinstance(strict, bool):
             raise ValueError(f"strict={strict!r}: must be true or false")
-        sc, self.generator = resolve_scenario(scenario, generator, overrides)
+        sc, self.generator = scenario_and_generator(scenario, generator, overrides)
         self.n = int(n_envs)
         self.scenario = sc
         self.scenarios = [sc] * self.n

@@ -207,3 +207,22 @@ def rules_scenario(**rule_kw) -> Scenario:
         transfers=TransferNetwork.uniform(2, lead_time=2, unit_cost=0.05, fixed_cost=0.5,
                                           quantities=(0.0, 0.3, 0.6, 1.0)),
         holding_cost=0.01)
+
+
+def play_checked(env: gym.Env, policy: Any, seeds: range) -> list[np.ndarray]:
+    """Play one episode per seed with a ``baselines`` policy; every action must satisfy
+    the env's masks and none may be repaired (``info["rule_violations"]``).  Returns the actions."""
+    offsets = np.concatenate([[0], np.cumsum(env.action_space.nvec)[:-1]])
+    actions = []
+    for ep in seeds:
+        obs, _ = env.reset(seed=ep)
+        policy.reset(seed=ep, scenario=env.unwrapped.scenario)
+        done = False
+        while not done:
+            mask = env.unwrapped.action_masks()
+            a = policy.act(obs)
+            assert mask[offsets + a].all(), (a, mask)
+            obs, _, done, _, info = env.step(a)
+            assert info["rule_violations"] == 0
+            actions.append(a)
+    return actions

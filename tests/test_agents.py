@@ -11,6 +11,7 @@ from agents.policy import PPOPolicy, detect_algo
 from agents.wrappers import make_training_env, native_available
 from baselines.base import Policy
 from liqenv.evaluation import evaluate, loaders, make_env
+from helpers import play_checked
 
 TINY = {"inventory": 10, "horizon": 3}
 
@@ -139,19 +140,7 @@ def test_maskable_adapter_actions_satisfy_the_masks():
     assert pol.masked
     with pytest.raises(ValueError, match="MaskablePPO"):
         PPOPolicy(model, env.unwrapped.scenario)
-    checked = 0
-    for ep in range(6):
-        obs, _ = env.reset(seed=ep)
-        pol.reset(seed=ep, scenario=env.unwrapped.scenario)
-        done = False
-        while not done:
-            mask = env.unwrapped.action_masks()
-            a = pol.act(obs)
-            offsets = np.concatenate([[0], np.cumsum(env.action_space.nvec)[:-1]])
-            assert mask[offsets + a].all(), (a, mask)
-            obs, _, done, _, info = env.step(a)
-            assert info["rule_violations"] == 0
-            checked += 1
+    checked = len(play_checked(env, pol, range(6)))
     assert checked == 6 * env.unwrapped.scenario.horizon
     # the harness's batched path (masks from the batch) plays the same episodes
     fac = {"ppo": lambda e: PPOPolicy(model, e)}

@@ -189,6 +189,7 @@ def test_user_policy_runs_through_suite(tiny, tmp_path, capsys):
     (["SUITE", "--policies", "x=sb3:/no/such/*.zip"], "no file"),
     (["SUITE", "--policies", "fp", "--episodes", "5"], "--suite fixes"),
     (["SUITE", "--policies", "fp,fp"], "twice"),
+    (["SUITE", "--policies", "fp", "--ray"], "drop --ray"),
     (["--scenario", "SingleStore-v0", "--policies", "fp", "--md", "x.md"], "--md needs --suite"),
 ])
 def test_suite_bad_input_exits_2_with_one_line(tiny, extra, needle, capsys):

@@ -96,6 +96,23 @@ def test_trains_on_a_scenario_file(tmp_path, capsys):
     assert res["scenario"] == str(path.resolve()) and "mean" in res["results"]["ppo"]
 
 
+def test_the_job_reports_every_validation_with_its_checkpoint(tmp_path, capsys):
+    """agents.job.run_training's report hook (for schedulers): (profit, steps, checkpoint) per validation."""
+    from agents.job import run_training
+
+    calls = []
+
+    def report(profit, steps, ckpt):
+        assert ckpt.is_file() and ckpt.name == f"step_{steps}.zip"
+        calls.append((steps, profit))
+
+    argv = [*QUICK, "--out", str(tmp_path / "run"), "--baselines", "fp"]
+    result = run_training(train.make_spec(*train.parse_args(argv), argv), report=report)
+    assert not result.interrupted and [s for s, _ in calls] == [256, 512]
+    assert [c["mean"] for c in result.state.curve] == [p for _, p in calls]
+    assert result.results["results"]["ppo"]["mean"] is not None
+
+
 # ------------------------------------------------------------------ interruption
 def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_the_run(tmp_path):
     """SIGINT mid-training: exit 130, a checkpoint, state.json and the resume command; then

@@ -280,6 +280,35 @@ def _run_pool(scenario_id: str, overrides: dict, factories: dict[str, PolicyFact
     return chunks
 
 
+def _run_ray(scenario_id: str, overrides: dict, factories: dict[str, PolicyFactory],
+             episodes: int, seed: int, workers: int, bar, vec: str) -> dict[str, list[Chunk]]:
+    """Run the jobs as Ray tasks of one CPU on the Ray this process has joined (``ray.init``).
+
+    ``workers`` > 1 sets the number of jobs; otherwise one per CPU of the
+    cluster.  Each job carries its factories (Ray pickles lambdas too); a
+    fresh worker imports the providers through the registry.
+    """
+    import ray
+
+    if not ray.is_initialized():
+        raise ValueError("engine='ray': this process has not joined a Ray (ray.init)")
+    parts = workers if workers > 1 else int(ray.cluster_resources().get("CPU", 1))
+    labels, token = tuple(factories), uuid.uuid4().hex
+    jobs = [Job(token, scenario_id, overrides, labels, a, b, seed, dict(factories), vec)
+            for a, b in split_episodes(episodes, min(episodes, parts))]
+    task = ray.remote(num_cpus=1)(run_job)
+    pending = {task.remote(job): job for job in jobs}
+    chunks: dict[str, list[Chunk]] = {lab: [] for lab in labels}
+    while pending:
+        (ref,), _ = ray.wait(list(pending), num_returns=1)
+        job = pending.pop(ref)
+        for lab, ch in ray.get(ref).items():
+            chunks[lab].append(ch)
+        if bar is not None:
+            bar.update((job.stop - job.start) * len(labels))
+    return chunks
+
+
 # ------------------------------------------------------------------ summary
 def _summarise(chunks: Sequence[Chunk]) -> tuple[dict[str, Any], EpisodeMetrics | None]:
     """One policy's result entry and its per-episode metrics (chunks in any order)."""
@@ -315,7 +344,7 @@ def _check_count(name: str, value: Any, minimum: int, what: str) -> int:
 def evaluate(scenario_id: str, policies: Mapping[str, PolicyFactory | str] | Sequence[str],
              episodes: int, seed: int = 0, overrides: Mapping[str, Any] | None = None,
              workers: int = 1, progress: bool = False, *, unknown: str = "raise",
-             vec: str = "auto") -> dict:
+             vec: str = "auto", engine: str = "processes") -> dict:
     """Run each policy for ``episodes`` episodes on env seeds ``seed .. seed+episodes-1``.
 
     Args:
@@ -335,6 +364,10 @@ def evaluate(scenario_id: str, policies: Mapping[str, PolicyFactory | str] | Seq
             adapter, play all their episodes at once on the native batched
             env, which gives the same draws) or ``"single"`` (one env, one
             episode at a time, for every policy).
+        engine: ``"processes"`` (``workers`` local processes) or ``"ray"``
+            (the jobs as tasks on the Ray this process has joined with
+            ``ray.init``, a local one or a cluster; ``workers`` > 1 sets the
+            number of jobs, else one per CPU): the same results either way.
 
     Returns:
         ``{"scenario", "episodes", "seed", "overrides", "results",
@@ -353,6 +386,8 @@ def evaluate(scenario_id: str, policies: Mapping[str, PolicyFactory | str] | Seq
     seed = _check_count("seed", seed, 0, "a non-negative integer")
     if vec not in ("auto", "single"):
         raise ValueError(f"vec={vec!r}: must be 'auto' or 'single'")
+    if engine not in ("processes", "ray"):
+        raise ValueError(f"engine={engine!r}: must be 'processes' or 'ray'")
     overrides = dict(overrides or {})
     make_env(scenario_id, overrides)  # a bad scenario or override fails here, once
     resolved = resolve_policies(policies, unknown=unknown)
@@ -360,7 +395,9 @@ def evaluate(scenario_id: str, policies: Mapping[str, PolicyFactory | str] | Seq
 
     bar = _progress_bar(episodes * len(factories), progress)
     try:
-        if workers == 1 or episodes == 1 or not factories:
+        if engine == "ray" and factories:
+            chunks = _run_ray(scenario_id, overrides, factories, episodes, seed, workers, bar, vec)
+        elif workers == 1 or episodes == 1 or not factories:
             runner = Runner(scenario_id, overrides, factories, vec)
             tick = bar.update if bar is not None else None
             chunks = {lab: [runner.run(lab, 0, episodes, seed, tick)] for lab in factories}

@@ -1,0 +1,1 @@
+"""Graded exercises for liqenv (see exercises/README.md)."""

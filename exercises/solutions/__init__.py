@@ -1,0 +1,1 @@
+"""Reference solutions of the exercises: keep them out of the students' hand-out."""
