@@ -12,9 +12,10 @@
 * :mod:`agents.callbacks`: the validation callback the job trains with;
 * :mod:`agents.report`: the figures and report of a run.
 
-Importing the package registers the ``ppo=`` / ``maskable_ppo=`` model
-loaders with the evaluation registry (:mod:`liqenv.evaluation.registry`);
+Importing the package registers the ``ppo=`` / ``maskable_ppo=`` / ``sb3=`` model
+loaders (:mod:`agents.sb3_zip`: any SB3 / sb3-contrib zip) with the evaluation registry (:mod:`liqenv.evaluation.registry`);
 torch and Stable-Baselines3 load only when a model does.
 """
 
 from . import policy  # noqa: F401  (registers the model loaders)
+from . import sb3_zip  # noqa: F401  (registers the sb3= loader: any SB3 / sb3-contrib zip)

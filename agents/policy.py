@@ -42,7 +42,7 @@ from liqenv.evaluation.registry import register_loader
 from liqenv.scenario import Scenario
 from liqenv.spaces import ObservationLayout
 
-__all__ = ["PPOPolicy", "detect_algo", "load_model", "check_observation_space", "load_ppo"]
+__all__ = ["PPOPolicy", "detect_algo", "read_zip_data", "load_model", "check_observation_space", "load_ppo"]
 
 
 def _zip_path(path: str | os.PathLike) -> str:
@@ -54,14 +54,19 @@ def _zip_path(path: str | os.PathLike) -> str:
     raise ValueError(f"model file {p!r} not found")
 
 
-def detect_algo(path: str | os.PathLike) -> str:
-    """``"ppo"`` or ``"maskable-ppo"``, read from the saved policy class of an SB3 zip."""
+def read_zip_data(path: str | os.PathLike) -> dict:
+    """The ``data`` JSON of an SB3 model zip (``ValueError`` when it is not one)."""
     p = _zip_path(path)
     try:
         with zipfile.ZipFile(p) as zf:
-            data = json.loads(zf.read("data").decode())
+            return json.loads(zf.read("data").decode())
     except (zipfile.BadZipFile, KeyError, ValueError) as e:
         raise ValueError(f"model file {p!r}: not a Stable-Baselines3 model ({type(e).__name__})") from None
+
+
+def detect_algo(path: str | os.PathLike) -> str:
+    """``"ppo"`` or ``"maskable-ppo"``, read from the saved policy class of an SB3 zip."""
+    data = read_zip_data(path)
     from stable_baselines3.common.save_util import json_to_data
 
     entry = data.get("policy_class", {})

@@ -31,6 +31,7 @@ PRODUCERS = {
                       "--eval-episodes 300 --workers 2 --md benchmarks/results/ppo_multistore.md",
     "ppo_chain": "python benchmarks/ppo_results.py --scenarios Chain-v1,TransferChain-v1 --seeds 0,1,2,3,4 "
                  "--eval-episodes 20 --workers 2 --md benchmarks/results/ppo_chain.md",
+    "leaderboard": "python benchmarks/suite_references.py --workers 2 && python benchmarks/leaderboard.py --workers 2",
     "bombard": "LIQENV_BOMBARD_MD=benchmarks/results/bombard.md python -m pytest -q tests/test_bombard.py",
     "ray_estimate": "python benchmarks/ray_estimate.py",
     "ray_overhead": "python benchmarks/ray_overhead.py --scenario SingleStore-v0 --seeds 0,1,2,3 --timesteps 100000",

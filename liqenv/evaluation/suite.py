@@ -1,0 +1,320 @@
+"""A versioned benchmark suite: fixed scenarios, episodes, seeds, floors and references.
+
+A suite is one YAML file (``liqenv/evaluation/suites/<name>.yaml``; see
+``liqenv-bench-v1.yaml``) listing per scenario the registered id, the
+episodes and the env seed of the first one, the floor policy (score 0) and
+the reference (score 1: the exact optimum, or the best analytic policy,
+``reference_kind``).  The floor's and reference's mean profits are measured
+by ``benchmarks/suite_references.py`` and stored beside the suite in
+``<name>.references.json`` with the commit and command; :func:`load_suite`
+refuses references that do not match the suite's entries (an id bumped,
+episodes changed), so a stale value is never used.
+
+:func:`run_suite` plays every policy (every run of a learned method) on
+every scenario with the harness (:func:`liqenv.evaluation.evaluate`,
+common random numbers) and scores it (:mod:`liqenv.evaluation.scores`);
+:func:`suite_report` aggregates; :func:`format_suite_markdown`,
+:func:`write_suite_json` and :func:`write_suite_csv` write it out.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from . import scores as sc
+from .harness import evaluate
+from .report import _clean  # the JSON cleaning of the harness's reports
+from .specs import bind_scenario
+from .stats import ci_halfwidth
+
+__all__ = ["SuiteScenario", "Suite", "SUITES_DIR", "available_suites", "load_suite", "suite_path",
+           "references_path", "reference_entry", "run_suite", "suite_report", "format_suite_markdown",
+           "write_suite_json", "write_suite_csv"]
+
+SUITES_DIR = Path(__file__).resolve().parent / "suites"
+REFERENCE_KINDS = ("exact", "best-analytic")
+_FIELDS = ("id", "episodes", "seed", "floor", "reference", "reference_kind")
+
+
+@dataclass(frozen=True)
+class SuiteScenario:
+    """One scenario of a suite, with its measured floor and reference (``None`` before measuring)."""
+
+    id: str
+    episodes: int
+    seed: int
+    floor: str
+    reference: str
+    reference_kind: str
+    floor_value: float | None = None
+    reference_value: float | None = None
+
+    def spec(self) -> dict[str, Any]:
+        """The suite file's fields (what a references file must match)."""
+        return {k: getattr(self, k) for k in _FIELDS}
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    path: Path
+    scenarios: tuple[SuiteScenario, ...]
+    references: dict | None = None  # the references file's contents
+
+
+def available_suites() -> list[str]:
+    """Names of the suites shipped in :data:`SUITES_DIR`."""
+    return sorted(p.stem for p in SUITES_DIR.glob("*.yaml"))
+
+
+def suite_path(name_or_path: str | Path) -> Path:
+    """A shipped suite's file, or a suite YAML file given by path."""
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml"):
+        if not p.is_file():
+            raise ValueError(f"suite file {str(p)!r}: not found")
+        return p
+    shipped = SUITES_DIR / f"{name_or_path}.yaml"
+    if not shipped.is_file():
+        raise ValueError(f"suite {str(name_or_path)!r}: unknown; available: {', '.join(available_suites())} "
+                         "(or a .yaml suite file)")
+    return shipped
+
+
+def references_path(path: str | Path) -> Path:
+    """``<suite>.references.json`` beside the suite file."""
+    p = Path(path)
+    return p.with_name(p.stem + ".references.json")
+
+
+def _parse_entry(i: int, raw: Any) -> SuiteScenario:
+    from ..resolve import canonical_scenario
+
+    where = f"scenarios[{i}]"
+    if not isinstance(raw, dict) or set(raw) != set(_FIELDS):
+        raise ValueError(f"{where}: expected exactly the fields {', '.join(_FIELDS)}, got {raw!r}")
+    for k in ("episodes", "seed"):
+        v = raw[k]
+        if isinstance(v, bool) or not isinstance(v, int) or v < (1 if k == "episodes" else 0):
+            raise ValueError(f"{where}.{k}={v!r}: must be a {'positive' if k == 'episodes' else 'non-negative'} integer")
+    if raw["reference_kind"] not in REFERENCE_KINDS:
+        raise ValueError(f"{where}.reference_kind={raw['reference_kind']!r}: must be one of {REFERENCE_KINDS}")
+    for k in ("floor", "reference"):
+        if not isinstance(raw[k], str) or not raw[k]:
+            raise ValueError(f"{where}.{k}={raw[k]!r}: must be a registered policy name")
+    return SuiteScenario(id=canonical_scenario(raw["id"]), episodes=raw["episodes"], seed=raw["seed"],
+                         floor=raw["floor"], reference=raw["reference"],
+                         reference_kind=raw["reference_kind"])
+
+
+def load_suite(name_or_path: str | Path, references: bool = True) -> Suite:
+    """Read a suite; with ``references`` attach the measured floor and reference values.
+
+    ``ValueError`` for an unknown suite, a malformed entry, missing references
+    or references measured for other entries (rerun ``benchmarks/suite_references.py``).
+    """
+    import yaml
+
+    path = suite_path(name_or_path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ValueError(f"suite file {str(path)!r}: not valid YAML ({type(e).__name__})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list) or not data["scenarios"]:
+        raise ValueError(f"suite file {str(path)!r}: expected 'name' and a non-empty 'scenarios' list")
+    entries = [_parse_entry(i, raw) for i, raw in enumerate(data["scenarios"])]
+    ids = [e.id for e in entries]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"suite file {str(path)!r}: a scenario is listed twice")
+    name = str(data.get("name") or path.stem)
+    if not references:
+        return Suite(name, path, tuple(entries))
+    rpath = references_path(path)
+    fix = f"run: python benchmarks/suite_references.py --suite {path}"
+    if not rpath.is_file():
+        raise ValueError(f"suite {name!r}: no references file {str(rpath)!r}; {fix}")
+    refs = json.loads(rpath.read_text())
+    by_id = {r["id"]: r for r in refs.get("scenarios", [])}
+    out = []
+    for e in entries:
+        r = by_id.get(e.id)
+        if r is None or {k: r.get(k) for k in _FIELDS} != e.spec():
+            raise ValueError(f"suite {name!r}: the references of {e.id} are missing or were measured "
+                             f"for other settings; {fix}")
+        out.append(SuiteScenario(**e.spec(), floor_value=float(r["floor_mean"]),
+                                 reference_value=float(r["reference_mean"])))
+    return Suite(name, path, tuple(out), refs)
+
+
+def reference_entry(s: SuiteScenario, results: dict) -> dict[str, Any]:
+    """A references-file row for scenario ``s`` from an evaluation of its floor and reference."""
+    row = s.spec()
+    for role in ("floor", "reference"):
+        r = results["results"][getattr(s, role)]
+        if "unsupported" in r:
+            raise ValueError(f"{s.id}: the {role} {getattr(s, role)!r} is unsupported: {r['unsupported']}")
+        row[f"{role}_mean"], row[f"{role}_ci95"] = r["mean"], r["ci95"]
+    # a reference no better than the floor leaves the score undefined: say so now
+    try:
+        sc.normalised_score(0.0, row["floor_mean"], row["reference_mean"])
+    except ValueError as e:
+        raise ValueError(f"{s.id}: {e} (the scenario cannot be scored)") from None
+    return row
+
+
+# ------------------------------------------------------------------ running
+def run_suite(suite: Suite, groups: Mapping[str, Sequence[tuple[str, Any]]], workers: int = 1,
+              progress: bool = False, vec: str = "auto",
+              on_scenario: Callable[[str], None] | None = None) -> dict:
+    """Play every run of every policy group on every scenario; per-run scores.
+
+    ``groups`` maps a label to its runs ``[(run name, factory or spec)]``
+    (:func:`liqenv.evaluation.specs.parse_policy_groups`).  Returns
+    ``{"suite", "scenarios", "rows"}`` where each row is one (policy, run,
+    scenario): mean profit, its t CI, the normalised score and its CI, and
+    the MODEL.md section 7 metrics (means), or ``unsupported``.
+    """
+    rows = []
+    for s in suite.scenarios:
+        if on_scenario is not None:
+            on_scenario(s.id)
+        labels = {f"{lab}#{k}": bind_scenario(fac, s.id) for lab, runs in groups.items() for k, (_, fac) in enumerate(runs)}
+        res = evaluate(s.id, labels, s.episodes, seed=s.seed, workers=workers, progress=progress,
+                       unknown="report", vec=vec)
+        span = s.reference_value - s.floor_value
+        for lab, runs in groups.items():
+            for k, (run_name, _) in enumerate(runs):
+                key = f"{lab}#{k}"
+                r = res["results"][key]
+                row = {"policy": lab, "run": k, "run_spec": run_name, "scenario": s.id}
+                if "unsupported" in r:
+                    row["unsupported"] = r["unsupported"]
+                else:
+                    m = res["per_episode"][key]
+                    row.update(profit=r["mean"], profit_ci95=r["ci95"],
+                               score=float(sc.normalised_score(r["mean"], s.floor_value, s.reference_value)),
+                               score_ci95=ci_halfwidth(m.profit) / span,
+                               **{f"{k2}": v for k2, v in m.means().items() if k2 != "profit"})
+                rows.append(row)
+    return {"suite": suite.name, "scenarios": [s.spec() | {"floor_value": s.floor_value,
+                                                             "reference_value": s.reference_value}
+                                               for s in suite.scenarios], "rows": rows}
+
+
+def _score_matrix(rows: list[dict], label: str, ids: list[str]) -> np.ndarray | None:
+    """(runs, scenarios) scores of ``label``; None unless every run covers every scenario."""
+    mine = [r for r in rows if r["policy"] == label]
+    runs = sorted({r["run"] for r in mine})
+    x = np.full((len(runs), len(ids)), np.nan)
+    for r in mine:
+        if "score" in r:
+            x[runs.index(r["run"]), ids.index(r["scenario"])] = r["score"]
+    return x if np.isfinite(x).all() else None
+
+
+def suite_report(run: dict, reps: int = 2000, seed: int = 0, plot: str | Path | None = None) -> dict:
+    """Add ``aggregates`` (per policy) and ``improvement`` (per pair of learned methods) to ``run``.
+
+    A policy with several runs is a learned method: its aggregates carry
+    stratified-bootstrap 95% intervals; a single-run policy is a reference
+    line (points only).  A policy unsupported on some scenario has no
+    aggregate (``covered`` says how many scenarios it ran).  ``plot``
+    writes the performance profiles.
+    """
+    ids = [s["id"] for s in run["scenarios"]]
+    labels = list(dict.fromkeys(r["policy"] for r in run["rows"]))
+    aggs, mats = {}, {}
+    for lab in labels:
+        x = _score_matrix(run["rows"], lab, ids)
+        covered = len({r["scenario"] for r in run["rows"] if r["policy"] == lab and "score" in r})
+        runs = len({r["run"] for r in run["rows"] if r["policy"] == lab})
+        entry = {"runs": runs, "covered": covered, "learned": runs > 1}
+        if x is not None:
+            mats[lab] = x
+            entry.update(sc.aggregate_with_ci(x, reps=reps, seed=seed))
+        aggs[lab] = entry
+    learned = [lab for lab in labels if lab in mats and aggs[lab]["learned"]]
+    improvement = {f"{a} > {b}": sc.probability_of_improvement(mats[a], mats[b], reps=reps, seed=seed)
+                   for i, a in enumerate(learned) for b in learned[i + 1:]}
+    if plot is not None and mats:
+        sc.plot_performance_profiles({k: mats[k] for k in learned},
+                                     plot, lines={k: v for k, v in mats.items() if k not in learned})
+    return {**run, "aggregates": aggs, "improvement": improvement}
+
+
+# ------------------------------------------------------------------ output
+def _f(x: Any, spec: str = ".3f") -> str:
+    return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:{spec}}"
+
+
+def _ci(a: dict) -> str:
+    return _f(a["value"]) + ("" if a["lo"] is None else f" [{_f(a['lo'])}, {_f(a['hi'])}]")
+
+
+def format_suite_markdown(report: dict) -> str:
+    """The aggregate table, the probabilities of improvement and the per-scenario scores."""
+    lines = [f"Suite `{report['suite']}`: normalised score (profit - floor) / (reference - floor); "
+             "1 = reference, 0 = floor. Learned methods (several training seeds) show stratified-bootstrap "
+             "95% intervals; single-run policies are reference lines.", "",
+             "| policy | runs | mean | median | IQM | optimality gap |", "|---|---:|---|---|---|---|"]
+    for lab, a in report["aggregates"].items():
+        if "mean" not in a:
+            lines.append(f"| {lab} | {a['runs']} | runs on {a['covered']} of {len(report['scenarios'])} "
+                         "scenarios: no aggregate |  |  |  |")
+            continue
+        lines.append(f"| {lab} | {a['runs']} | {_ci(a['mean'])} | {_ci(a['median'])} | {_ci(a['iqm'])} "
+                     f"| {_ci(a['optimality_gap'])} |")
+    if report["improvement"]:
+        lines += ["", "| probability of improvement | P(X > Y) [95% CI] |", "|---|---|"]
+        lines += [f"| {k} | {_ci(v)} |" for k, v in report["improvement"].items()]
+    labels = list(report["aggregates"])
+    lines += ["", "Per scenario: mean normalised score over runs (mean profit); floor and reference from "
+              "the suite's references file.", "",
+              "| scenario | floor | reference | " + " | ".join(labels) + " |",
+              "|---|---|---|" + "---|" * len(labels)]
+    for s in report["scenarios"]:
+        cells = []
+        for lab in labels:
+            rs = [r for r in report["rows"] if r["policy"] == lab and r["scenario"] == s["id"]]
+            ok = [r for r in rs if "score" in r]
+            cells.append("unsupported" if not ok else
+                         f"{np.mean([r['score'] for r in ok]):.3f} ({np.mean([r['profit'] for r in ok]):,.2f})")
+        kind = "" if s["reference_kind"] == "exact" else ", best analytic"
+        lines.append(f"| {s['id'].removeprefix('liqenv/')} | {s['floor']} {s['floor_value']:,.2f} "
+                     f"| {s['reference']} {s['reference_value']:,.2f}{kind} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_suite_json(report: dict, path: str | Path) -> None:
+    """The whole report (scenarios, per-run rows, aggregates, improvements) as JSON."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps(_clean(report), indent=2, allow_nan=False) + "\n")
+
+
+CSV_COLUMNS = ("policy", "run", "run_spec", "scenario", "profit", "profit_ci95", "score", "score_ci95",
+               "revenue", "operating_cost", "holding_cost", "transfer_cost", "salvage_value", "units_sold",
+               "units_salvaged", "sell_through", "net_recovery_on_cost", "unsupported")
+
+
+def write_suite_csv(report: dict, path: str | Path) -> None:
+    """One row per (policy, run, scenario), then one ``scenario=ALL`` row per aggregated policy."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with p.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(CSV_COLUMNS + ("aggregate", "value", "lo", "hi"))
+        for r in report["rows"]:
+            w.writerow([_clean(r.get(c)) for c in CSV_COLUMNS] + ["", "", "", ""])
+        for lab, a in report["aggregates"].items():
+            for name in sc.AGGREGATES:
+                if name in a:
+                    w.writerow([lab, "", "", "ALL"] + [""] * (len(CSV_COLUMNS) - 4)
+                               + [name, a[name]["value"], a[name]["lo"], a[name]["hi"]])
