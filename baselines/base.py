@@ -130,16 +130,7 @@ class Policy:
 
         For continuous pricing pass ``markdown = 1 - price / list_price``.
         """
-        from liqenv.dynamics import Decision
-
-        S = self.scenario.n_stores
-        md = np.broadcast_to(np.asarray(markdown, float), (S,)).copy()
-        cl = np.zeros(S, bool) if close is None else np.asarray(close, bool).reshape(S)
-        P = self.action_layout.n_ship
-        sh = np.zeros(P, np.int64) if ship is None else np.asarray(ship, np.int64).reshape(P)
-        a = self.action_layout.from_decision(Decision(md[None], cl[None], sh[None]))[0]
-        if self.action_layout.kind == "discrete":
-            return int(a[0])
+        a = self.action_layout.encode(markdown, close, ship)
         if self.action_layout.kind == "box":
             cap = self.scenario.price_cap
             return np.clip(a, 0.0, cap).astype(np.float32)

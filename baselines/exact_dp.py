@@ -80,7 +80,7 @@ from numba import njit
 
 from liqenv import rules
 from liqenv.demand import make_demand
-from liqenv.scenario import NO_CLOSE, Scenario
+from liqenv.scenario import Scenario
 
 from .base import Policy, UnsupportedScenario, register
 from .chain import ship_units
@@ -250,7 +250,7 @@ def unsupported_reason(sc: Scenario, single_price: bool = False) -> str | None:
         return f"horizon={sc.horizon}: exact_dp solves at most three periods"
     if np.any(sc.notice > 0):
         return f"notice={sc.notice.tolist()}: exact_dp assumes closings take effect at once"
-    if np.any(sc.lock_period < NO_CLOSE):
+    if rules.has_rent_lock(sc.lock_period):
         return "rent lock: exact_dp does not track lease locks"
     r = sc.markdowns
     if r.min_hold > 1 and sc.horizon > 1:

@@ -184,15 +184,8 @@ class LiquidationEnv(gym.Env):
         """A flat action from per-store ``markdown`` fractions (or one for the
         chain), per-store ``close`` flags and per-pair ``ship`` menu indices.
         Unspecified parts keep the current markdown, close nothing, ship nothing."""
-        S = self.params.S
-        cur = self.state.markdown[0] if self.state is not None else np.zeros(S)
-        md = cur.copy() if markdown is None else np.broadcast_to(np.asarray(markdown, float), (S,)).copy()
-        cl = np.zeros(S, bool) if close is None else np.asarray(close, bool).reshape(S)
-        sh = np.zeros(self.params.P, np.int64) if ship is None else np.asarray(ship, np.int64).reshape(-1)
-        a = self.action_layout.from_decision(dyn.Decision(md[None], cl[None], sh[None]))[0]
-        if self.action_layout.kind == "discrete":
-            return int(a[0])
-        return a
+        cur = self.state.markdown[0] if self.state is not None else np.zeros(self.params.S)
+        return self.action_layout.encode(cur.copy() if markdown is None else markdown, close, ship)
 
     def decode_action(self, action) -> dict[str, np.ndarray]:
         """The structured decision of a flat action: per-store ``markdown``,

@@ -62,6 +62,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from typing import Any
+
 import numpy as np
 from gymnasium import spaces
 
@@ -190,6 +192,19 @@ class ActionLayout:
             close[:, self.close_stores] = a[:, self.close_slice] == 1
         ship = a[:, self.ship_slice] if self.n_ship else np.zeros((B, 0), dtype=np.int64)
         return Decision(markdown=md, close=close, ship=ship)
+
+    def encode(self, markdown, close=None, ship=None) -> Any:
+        """A flat action from per-store ``markdown`` fractions (or one for the
+        chain), per-store ``close`` flags and per-pair ``ship`` menu indices
+        (closing and shipping nothing when not given): an ``int`` for a
+        ``Discrete`` space, an array otherwise.  The one encoder that
+        :meth:`LiquidationEnv.encode_action` and the analytic policies call."""
+        S = self.scenario.n_stores
+        md = np.broadcast_to(np.asarray(markdown, float), (S,)).copy()
+        cl = np.zeros(S, bool) if close is None else np.asarray(close, bool).reshape(S)
+        sh = np.zeros(self.n_ship, np.int64) if ship is None else np.asarray(ship, np.int64).reshape(self.n_ship)
+        a = self.from_decision(Decision(md[None], cl[None], sh[None]))[0]
+        return int(a[0]) if self.kind == "discrete" else a
 
     def from_decision(self, d: Decision) -> np.ndarray:
         """Encode a structured decision as flat actions, shape (B, n).
