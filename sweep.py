@@ -222,6 +222,12 @@ def make_plan(args: Args, argv: list[str] | None = None) -> dict:
         if args.timesteps is not None:
             targv += ["--timesteps", str(args.timesteps)]
         t = train.make_spec(*train.parse_args(targv), targv)  # raises UsageError (train.py's checks)
+        import baselines  # the registry of the analytic policies (an unknown one would fail inside a trial)
+
+        unknown = [b for b in t.baselines if b not in baselines.available()]
+        if unknown:
+            raise UsageError(f"--baselines {args.baselines!r}: unknown {', '.join(unknown)} "
+                             f"(one of {', '.join(baselines.available())})")
         for d in dims:  # each value (or bound) must make valid hyperparameters with the fixed ones
             for v in d.examples():
                 try:
