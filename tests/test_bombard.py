@@ -99,6 +99,14 @@ SCENARIOS = [
 ]
 if os.geteuid() != 0:  # root reads any file (there binary.yaml stands for an unreadable one)
     SCENARIOS.append(("{files}/unreadable.yaml", "unreadable.yaml"))
+#: --suite arguments every suite-taking CLI must refuse, and the word its error names
+SUITES = [
+    ("no-such-suite", "no-such-suite"), ("", "suite"), ("{files}/missing.yaml", "missing.yaml"),
+    ("{files}/dir.yaml", "dir.yaml"), ("{files}/broken.yaml", "broken.yaml"), ("{files}/binary.yaml", "binary.yaml"),
+    ("{files}/suite_empty.yaml", "scenarios"), ("{files}/suite_fields.yaml", "scenarios[0]"),
+    ("{files}/suite_unknown.yaml", "NoSuchStore-v0"), ("{files}/suite_negative.yaml", "episodes"),
+    ("{files}/suite_kind.yaml", "reference_kind"),
+]
 #: --set items every CLI with --set must refuse, and the word naming them
 SETS = [
     ("no_such_field=3", "no_such_field"), ("inventory=-5", "inventory"), ("inventory=0", "inventory"),
@@ -256,11 +264,7 @@ def _cases():
 
     # evaluate.py --suite
     E = "evaluate.py --suite"
-    for suite, word in (("no-such-suite", "no-such-suite"), ("", "suite"), ("{files}/missing.yaml", "missing.yaml"),
-                        ("{files}/dir.yaml", "dir.yaml"), ("{files}/broken.yaml", "broken.yaml"),
-                        ("{files}/suite_empty.yaml", "scenarios"), ("{files}/suite_fields.yaml", "scenarios[0]"),
-                        ("{files}/suite_unknown.yaml", "NoSuchStore-v0"), ("{files}/suite_negative.yaml", "episodes"),
-                        ("{files}/suite_kind.yaml", "reference_kind"), ("{files}/binary.yaml", "binary.yaml")):
+    for suite, word in SUITES:
         add(E, ["--suite", suite, "--policies", "fp"], word)
     V = ["--suite", "liqenv-bench-v1"]
     for pol, word in (("nope", "nope"), ("", "--policies"), (",", "--policies"), ("nosuchmodule_x:make", "nosuchmodule_x"),
@@ -281,8 +285,7 @@ def _cases():
 
     # the suite's other scripts
     L = "benchmarks/leaderboard.py"
-    for suite, word in (("no-such-suite", "no-such-suite"), ("{files}/broken.yaml", "broken.yaml"),
-                        ("{files}/missing.yaml", "missing.yaml"), ("{files}/suite_empty.yaml", "scenarios")):
+    for suite, word in SUITES:
         add(L, ["--suite", suite], word)
     for arg in ("", ",", "x", "-1", "1.5", "0,0", "99999999999999999999"):
         add(L, ["--seeds", arg], "--seeds")
@@ -290,9 +293,7 @@ def _cases():
     add(L, ["--md", "{files}/dir.yaml"], "--md")
     add(L, ["--md", "{tmp}/lb.txt"], "--md")
     R = "benchmarks/suite_references.py"
-    for suite, word in (("no-such-suite", "no-such-suite"), ("{files}/broken.yaml", "broken.yaml"),
-                        ("{files}/dir.yaml", "dir.yaml"), ("{files}/suite_fields.yaml", "scenarios[0]"),
-                        ("{files}/suite_unknown.yaml", "NoSuchStore-v0"), ("{files}/suite_negative.yaml", "episodes")):
+    for suite, word in SUITES:
         add(R, ["--suite", suite], word)
     for arg, word in (("NoSuchStore-v0", "NoSuchStore-v0"), ("Weekend-v0,NoSuchStore-v0", "NoSuchStore-v0"),
                       ("", "scenario"), (",", "scenario")):
