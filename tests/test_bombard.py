@@ -247,7 +247,8 @@ def _cases():
     add(W, ["--mode", "search"], "--space")
     add(W, ["--mode", "anneal"], "--mode")
     for item, word in (("nope=1,2", "nope"), ("gamma", "gamma"), ("gamma=", "gamma"),
-                       ("learning_rate=uniform:1:0", "learning_rate"), ("learning_rate=loguniform:0:1", "learning_rate"),
+                       ("learning_rate=uniform:1:0", "learning_rate"),
+                       ("learning_rate=loguniform:0:1", "learning_rate"),
                        ("learning_rate=uniform:a:b", "learning_rate"), ("gamma=uniform:0.5:2", "gamma"),
                        ("gamma=[1,", "gamma")):
         add(W, ["--space", item], word)
@@ -267,7 +268,8 @@ def _cases():
     for suite, word in SUITES:
         add(E, ["--suite", suite, "--policies", "fp"], word)
     V = ["--suite", "liqenv-bench-v1"]
-    for pol, word in (("nope", "nope"), ("", "--policies"), (",", "--policies"), ("nosuchmodule_x:make", "nosuchmodule_x"),
+    for pol, word in (("nope", "nope"), ("", "--policies"), (",", "--policies"),
+                      ("nosuchmodule_x:make", "nosuchmodule_x"),
                       ("json:no_such_attr", "no_such_attr"), ("sb3:{files}/missing.zip", "missing.zip"),
                       ("mine=", "--policies"), ("fp,fp", "fp")):
         add(E, [*V, "--policies", pol], word)
@@ -278,7 +280,8 @@ def _cases():
     for flag in ("--md", "--csv", "--plot", "--json"):
         add(E, [*V, "--policies", "fp", flag, "{files}/dir.yaml"], flag)
         add(E, [*V, "--policies", "fp", flag, "{files}/list.yaml/x"], flag)
-        add(E, ["--scenario", "SingleStore-v0", "--policies", "fp", flag, "{tmp}/x"], flag) if flag != "--json" else None
+        if flag != "--json":  # the report files of a suite: refused without --suite
+            add(E, ["--scenario", "SingleStore-v0", "--policies", "fp", flag, "{tmp}/x"], flag)
     add(E, [*V, "--policies", "fp", "--plot", "{tmp}/p.txt"], "--plot")
     counts(E, "--workers", (*V, "--policies", "fp"))
     add(E, ["--policies", "fp"], "--suite")
