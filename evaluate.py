@@ -88,13 +88,13 @@ def run_suite_cli(args: argparse.Namespace) -> int:
             raise ValueError(f"--workers {args.workers}: must be at least 1")
         if args.ray or args.address is not None:
             raise ValueError("--suite runs on local worker processes (--workers): drop --ray and --address")
-        for flag, path in (("--json", args.json_path), ("--md", args.md_path), ("--csv", args.csv_path),
-                           ("--plot", args.plot_path)):
-            cli.output_file(flag, path)
-        suite = load_suite(args.suite)
+        for flag, path, suffixes in (("--json", args.json_path, ()), ("--md", args.md_path, (".md",)),
+                                     ("--csv", args.csv_path, (".csv",)), ("--plot", args.plot_path, (".png",))):
+            cli.output_file(flag, path, suffixes)
         if "" not in sys.path and os.getcwd() not in sys.path:
             sys.path.insert(0, os.getcwd())  # module:factory from the current folder, as python -m does
         groups = parse_policy_groups(args.policies)
+        suite = load_suite(args.suite)
         note = (lambda sid: print(f"[suite] {sid}", file=sys.stderr, flush=True)) if args.progress else None
         report = suite_report(run_suite(suite, groups, workers=args.workers, progress=args.progress,
                                         vec=args.vec, on_scenario=note), plot=args.plot_path)

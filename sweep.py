@@ -56,7 +56,8 @@ from typing import Any
 
 import train
 from agents.config import HYPERPARAMS_PATH, Hyperparams, canonical_scenario
-from liqenv.cli import Parser as _Parser, UsageError  # the command-line conventions of every script
+# the command-line conventions of every script
+from liqenv.cli import MAX_COUNT, MAX_SEED, Parser as _Parser, UsageError, output_file
 from train import arg
 
 
@@ -178,12 +179,15 @@ def make_plan(args: Args, argv: list[str] | None = None) -> dict:
 
     for name in ("samples", "grace", "reduction", "cpus_per_trial", "eval_episodes", "timesteps", "num_cpus"):
         v = getattr(args, name)
-        if v is not None and v < 1:
-            raise UsageError(f"--{name.replace('_', '-')} {v}: must be a positive integer")
+        hi = 1024 if name in ("num_cpus", "cpus_per_trial") else MAX_COUNT  # a huge count never finishes
+        if v is not None and not 1 <= v <= hi:
+            raise UsageError(f"--{name.replace('_', '-')} {v}: must be a positive integer (at most {hi:,})")
     if args.reduction < 2:
         raise UsageError(f"--reduction {args.reduction}: must be at least 2")
-    if args.max_failures < 0:
-        raise UsageError(f"--max-failures {args.max_failures}: must be non-negative")
+    if not 0 <= args.max_failures <= 1024:
+        raise UsageError(f"--max-failures {args.max_failures}: must be an integer in [0, 1,024]")
+    if not 0 <= args.search_seed <= MAX_SEED:
+        raise UsageError(f"--search-seed {args.search_seed}: must be an integer in [0, {MAX_SEED:,}]")
     if args.address is not None and args.num_cpus is not None:
         raise UsageError("--num-cpus sizes a local Ray; with --address the cluster's CPUs are used")
     sids = []
@@ -196,7 +200,7 @@ def make_plan(args: Args, argv: list[str] | None = None) -> dict:
         seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     except ValueError:
         raise UsageError(f"--seeds {args.seeds!r}: expected comma-separated integers") from None
-    if not seeds or any(s < 0 for s in seeds):
+    if not seeds or any(not 0 <= s <= MAX_SEED for s in seeds):
         raise UsageError(f"--seeds {args.seeds!r}: need non-negative integers")
     dims = parse_space(args.space, args.mode)
     if args.mode == "search":
@@ -207,6 +211,7 @@ def make_plan(args: Args, argv: list[str] | None = None) -> dict:
     name = args.name or f"{sids[0].split('/')[-1]}-{args.mode}-{time.strftime('%Y%m%d-%H%M%S')}"
     if "/" in name or name in ("", ".", ".."):
         raise UsageError(f"--name {name!r}: must be a folder name")
+    output_file("--storage", args.storage, folder=True)
     exp = Path(args.storage).resolve() / name
     command = "python sweep.py " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     templates = {}
@@ -217,6 +222,12 @@ def make_plan(args: Args, argv: list[str] | None = None) -> dict:
         if args.timesteps is not None:
             targv += ["--timesteps", str(args.timesteps)]
         t = train.make_spec(*train.parse_args(targv), targv)  # raises UsageError (train.py's checks)
+        import baselines  # the registry of the analytic policies (an unknown one would fail inside a trial)
+
+        unknown = [b for b in t.baselines if b not in baselines.available()]
+        if unknown:
+            raise UsageError(f"--baselines {args.baselines!r}: unknown {', '.join(unknown)} "
+                             f"(one of {', '.join(baselines.available())})")
         for d in dims:  # each value (or bound) must make valid hyperparameters with the fixed ones
             for v in d.examples():
                 try:

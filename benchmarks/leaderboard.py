@@ -26,6 +26,7 @@ suite's episode counts; the chains' re-solving baselines (``store_pds``,
 
 from __future__ import annotations
 
+import argparse
 import shlex
 import sys
 from pathlib import Path
@@ -61,9 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     from liqenv.resolve import short_name
 
     try:
-        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-        if not seeds or min(seeds) < 0:
-            raise ValueError(f"--seeds {args.seeds!r}: expected non-negative integers")
+        try:
+            seeds = [cli.seed(s) for s in args.seeds.split(",") if s.strip()]
+        except argparse.ArgumentTypeError as e:
+            raise ValueError(f"--seeds {args.seeds!r}: {e}") from None
+        if not seeds or len(set(seeds)) != len(seeds):
+            raise ValueError(f"--seeds {args.seeds!r}: expected distinct non-negative integers")
         cli.output_file("--md", args.md, suffixes=(".md",))
         suite = load_suite(args.suite, references=not args.missing)
         missing = [short_name(s.id) for s in suite.scenarios

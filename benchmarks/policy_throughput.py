@@ -18,7 +18,6 @@ their wall-clock time after one warm-up rollout; the two policies alternate
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import sys
@@ -28,6 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/publish.py, also when imported
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # agents/
 from publish import publish  # noqa: E402
+
+from liqenv import cli  # noqa: E402
 
 POLICIES = ("factored", "mlp")
 
@@ -63,22 +64,20 @@ def measure(scenario: str = "Chain-v1", rollouts: int = 4, repeats: int = 2) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = cli.Parser(prog="policy_throughput.py", description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", default="Chain-v1", help="scenario id (its hyperparams.yaml block is used)")
-    ap.add_argument("--rollouts", type=int, default=4, help="timed rollouts per measurement")
-    ap.add_argument("--repeats", type=int, default=2, help="alternating measurements per policy (best kept)")
+    ap.add_argument("--rollouts", type=cli.count(1, 10**4), default=4, help="timed rollouts per measurement")
+    ap.add_argument("--repeats", type=cli.count(1, 100), default=2,
+                    help="alternating measurements per policy (best kept)")
     ap.add_argument("--out", default="benchmarks/results/policy_throughput.md")
     args = ap.parse_args(argv)
-    if args.rollouts < 1 or args.repeats < 1:
-        print("policy_throughput.py: error: --rollouts and --repeats must be positive", file=sys.stderr)
-        return 2
     from agents.config import load_hyperparams
 
     try:
+        cli.output_file("--out", args.out, suffixes=(".md",))
         hp = load_hyperparams(args.scenario, {"policy": "factored", "algo": "maskable-ppo"})
     except ValueError as e:
-        print(f"policy_throughput.py: error: {e}", file=sys.stderr)
-        return 2
+        ap.error(str(e))
     res = measure(args.scenario, args.rollouts, args.repeats)
     f, m = res["factored"], res["mlp"]
     cmd = "python benchmarks/policy_throughput.py " + " ".join(argv if argv is not None else sys.argv[1:])

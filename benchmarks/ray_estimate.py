@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from publish import publish  # noqa: E402
 
+from liqenv import cli  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results"
 TABLES = ("ppo", "ppo_multistore", "ppo_chain")
 
@@ -46,17 +48,17 @@ def _hms(s: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="ray_estimate.py", description=__doc__.split("\n\n")[0])
+    p = cli.Parser(prog="ray_estimate.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--workers", default="1,2,8,16,35", help="comma-separated worker counts")
     p.add_argument("--md", default=str(RESULTS / "ray_estimate.md"), help="markdown output")
     args = p.parse_args(argv)
     try:
-        ns = [int(w) for w in args.workers.split(",")]
-        if not ns or min(ns) < 1:
-            raise ValueError
-    except ValueError:
-        print(f"ray_estimate.py: error: --workers {args.workers!r}: expected positive integers", file=sys.stderr)
-        return 2
+        ns = [cli.count(1, 10**5)(w) for w in args.workers.split(",")]  # the schedule holds one slot per worker
+        cli.output_file("--md", args.md, suffixes=(".md",))
+    except argparse.ArgumentTypeError as e:
+        p.error(f"--workers {args.workers!r}: {e}")
+    except cli.UsageError as e:
+        p.error(str(e))
     runs, evals, lines = [], 0.0, []
     for table in TABLES:
         path = RESULTS / f"{table}.json"

@@ -14,7 +14,6 @@ machine: the two sides run one after the other.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
@@ -30,15 +29,22 @@ for p in (ROOT, ROOT / "benchmarks"):
 
 from publish import publish  # noqa: E402
 
+from liqenv import cli  # noqa: E402
+
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="ray_overhead.py", description=__doc__.split("\n\n")[0])
+    p = cli.Parser(prog="ray_overhead.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--scenario", default="SingleStore-v0", help="scenario id")
     p.add_argument("--seeds", default="0,1,2,3", help="comma-separated training seeds (the grid)")
-    p.add_argument("--timesteps", type=int, default=100_000, help="training steps per run")
-    p.add_argument("--workers", type=int, default=os.cpu_count(), help="CPUs of both sides (one run per CPU)")
+    p.add_argument("--timesteps", type=cli.count(), default=100_000, help="training steps per run")
+    p.add_argument("--workers", type=cli.count(1, 1024), default=os.cpu_count(),
+                   help="CPUs of both sides (one run per CPU)")
     p.add_argument("--md", default="benchmarks/results/ray_overhead.md", help="markdown output (JSON beside it)")
     args = p.parse_args(argv)
+    try:
+        cli.output_file("--md", args.md, suffixes=(".md",))
+    except cli.UsageError as e:
+        p.error(str(e))
     command = "python benchmarks/ray_overhead.py " + " ".join(sys.argv[1:] if argv is None else argv)
 
     import sweep

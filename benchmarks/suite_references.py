@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         from liqenv.evaluation.suite import load_suite, references_path
         from liqenv.resolve import canonical_scenario
 
-        only = [canonical_scenario(s.strip()) for s in args.only.split(",")] if args.only else None
+        only = [canonical_scenario(s.strip()) for s in args.only.split(",")] if args.only is not None else None
         data = measure(args.suite, args.workers, only, args.progress)
         path = references_path(load_suite(args.suite, references=False).path)
     except ValueError as e:

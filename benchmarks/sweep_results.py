@@ -19,7 +19,6 @@ trial).  Bad input prints one line and exits 2.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import math
 import shutil
@@ -37,6 +36,8 @@ for p in (ROOT, ROOT / "benchmarks"):
 
 from publish import publish  # noqa: E402
 
+from liqenv import cli  # noqa: E402
+
 SPACE = ["learning_rate=loguniform:3e-4:6e-3", "n_steps=64,128,256,512", "ent_coef=uniform:0:0.01",
          "gae_lambda=uniform:0.9:0.99"]
 
@@ -51,14 +52,16 @@ def _rows(exp: Path) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="sweep_results.py", description=__doc__.split("\n\n")[0])
+    p = cli.Parser(prog="sweep_results.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--scenario", default="SingleStore-v0", help="scenario id")
-    p.add_argument("--samples", type=int, default=16, help="trials of the search")
-    p.add_argument("--search-seed", type=int, default=0, help="seed of the Optuna sampler")
+    p.add_argument("--samples", type=cli.count(), default=16, help="trials of the search")
+    p.add_argument("--search-seed", type=cli.seed, default=0, help="seed of the Optuna sampler")
     p.add_argument("--seeds", default="1,2,3", help="training seeds of the comparison (not 0: the search's)")
-    p.add_argument("--timesteps", type=int, default=None, help="steps per run (default: the hyperparameter file)")
-    p.add_argument("--eval-episodes", type=int, default=1000, help="final episodes of the comparison")
-    p.add_argument("--num-cpus", type=int, default=None, help="local Ray CPUs (default: the machine's cores)")
+    p.add_argument("--timesteps", type=cli.count(), default=None,
+                   help="steps per run (default: the hyperparameter file)")
+    p.add_argument("--eval-episodes", type=cli.count(), default=1000, help="final episodes of the comparison")
+    p.add_argument("--num-cpus", type=cli.count(1, 1024), default=None,
+                   help="local Ray CPUs (default: the machine's cores)")
     p.add_argument("--md", default="benchmarks/results/sweep.md", help="markdown output (curves .png beside it)")
     args = p.parse_args(argv)
     command = "python benchmarks/sweep_results.py " + " ".join(sys.argv[1:] if argv is None else argv)
@@ -73,6 +76,14 @@ def main(argv: list[str] | None = None) -> int:
         search = ["--scenarios", args.scenario, "--seeds", "0", "--samples", str(args.samples),
                   "--search-seed", str(args.search_seed), "--storage", tmp, "--name", "search",
                   *[a for s in SPACE for a in ("--space", s)], *common]
+        try:  # every input checked (sweep.py's checks) before Ray starts or anything is written
+            cli.output_file("--md", args.md, suffixes=(".md",))
+            for check in (search, ["--mode", "grid", "--scenarios", args.scenario, "--seeds", args.seeds,
+                                   "--storage", tmp, "--name", "grid0", "--eval-episodes",
+                                   str(args.eval_episodes), *common]):
+                sweep.make_plan(sweep.Args(**vars(sweep.build_parser().parse_args(check))), check)
+        except ValueError as e:
+            p.error(str(e))
         if (rc := sweep.main(search)) != 0:
             print(f"sweep_results.py: error: the search ended with status {rc}", file=sys.stderr)
             return rc

@@ -19,7 +19,6 @@ on ``Chain-v1`` with sb3-contrib's policy against :mod:`agents.maskable`'s.
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import sys
@@ -30,6 +29,7 @@ import gymnasium as gym
 import numpy as np
 
 import liqenv
+from liqenv import cli
 from liqenv import dynamics as dyn
 from liqenv.integrations.sb3 import LiquidationVecEnv
 from liqenv.vector import LiquidationBatch
@@ -128,11 +128,15 @@ def maskable_fps(policy, steps: int) -> float:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
-    ap.add_argument("--ppo-steps", type=int, default=16384, help="PPO timesteps per fps measurement")
+    ap = cli.Parser(prog="throughput.py", description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=cli.real(0, 3600), default=2.0, help="time per measurement")
+    ap.add_argument("--ppo-steps", type=cli.count(1, 10**8), default=16384, help="PPO timesteps per fps measurement")
     ap.add_argument("--out", default="benchmarks/results/throughput.md")
     args = ap.parse_args(argv)
+    try:
+        cli.output_file("--out", args.out, suffixes=(".md",))
+    except cli.UsageError as e:
+        ap.error(str(e))
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
     rows = []

@@ -18,6 +18,8 @@ import re
 import sys
 from pathlib import Path
 
+from liqenv import cli
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 PRODUCERS = {
@@ -105,7 +107,8 @@ def layouts() -> str:
     return "\n".join(out)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    cli.Parser(prog="update_readme.py", description=__doc__.split("\n\n")[0]).parse_args(argv)  # no options
     readme = ROOT / "README.md"
     text = readme.read_text()
     generated = {"scenarios": scenario_table(), "layouts": layouts()}

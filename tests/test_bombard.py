@@ -40,6 +40,16 @@ CLIS = {
     "benchmarks/reproduce_craig_raman.py": ("benchmarks/reproduce_craig_raman.py", ["--out", "{tmp}/cr.md"]),
     "benchmarks/pds_speed.py": ("benchmarks/pds_speed.py", ["--out", "{tmp}/pds.md"]),
     "benchmarks/sdp_speed.py": ("benchmarks/sdp_speed.py", ["--out", "{tmp}/sdp.md"]),
+    "sweep.py": ("sweep.py", ["--storage", "{tmp}/sweeps"]),
+    "evaluate.py --suite": ("evaluate.py", ["--json", "{tmp}/suite.json"]),
+    "benchmarks/leaderboard.py": ("benchmarks/leaderboard.py", ["--md", "{tmp}/lb.md", "--runs", "{tmp}/runs"]),
+    "benchmarks/suite_references.py": ("benchmarks/suite_references.py", []),
+    "benchmarks/throughput.py": ("benchmarks/throughput.py", ["--out", "{tmp}/tp.md"]),
+    "benchmarks/policy_throughput.py": ("benchmarks/policy_throughput.py", ["--out", "{tmp}/ptp.md"]),
+    "benchmarks/ray_overhead.py": ("benchmarks/ray_overhead.py", ["--md", "{tmp}/ro.md"]),
+    "benchmarks/sweep_results.py": ("benchmarks/sweep_results.py", ["--md", "{tmp}/sr.md"]),
+    "benchmarks/ray_estimate.py": ("benchmarks/ray_estimate.py", ["--md", "{tmp}/re.md"]),
+    "benchmarks/update_readme.py": ("benchmarks/update_readme.py", []),
 }
 
 # ------------------------------------------------------------------ bad files
@@ -66,6 +76,14 @@ FILES = {
     "hp_unknown.yaml": "default:\n  learning_rat: 0.1\n",
     "garbage.zip": b"PK\x03\x04 not really a zip",
     "dir.zip": "{dir}",
+    "suite_empty.yaml": "name: s\nscenarios: []\n",
+    "suite_fields.yaml": "name: s\nscenarios: [{id: SingleStore-v0}]\n",
+    "suite_unknown.yaml": "name: s\nscenarios: [{id: NoSuchStore-v0, episodes: 2, seed: 0, floor: fp, "
+                          "reference: sdp, reference_kind: exact}]\n",
+    "suite_negative.yaml": "name: s\nscenarios: [{id: SingleStore-v0, episodes: -2, seed: 0, floor: fp, "
+                           "reference: sdp, reference_kind: exact}]\n",
+    "suite_kind.yaml": "name: s\nscenarios: [{id: SingleStore-v0, episodes: 2, seed: 0, floor: fp, "
+                       "reference: sdp, reference_kind: guess}]\n",
 }
 #: scenario arguments every scenario-taking CLI must refuse, and the word its error names
 SCENARIOS = [
@@ -81,6 +99,14 @@ SCENARIOS = [
 ]
 if os.geteuid() != 0:  # root reads any file (there binary.yaml stands for an unreadable one)
     SCENARIOS.append(("{files}/unreadable.yaml", "unreadable.yaml"))
+#: --suite arguments every suite-taking CLI must refuse, and the word its error names
+SUITES = [
+    ("no-such-suite", "no-such-suite"), ("", "suite"), ("{files}/missing.yaml", "missing.yaml"),
+    ("{files}/dir.yaml", "dir.yaml"), ("{files}/broken.yaml", "broken.yaml"), ("{files}/binary.yaml", "binary.yaml"),
+    ("{files}/suite_empty.yaml", "scenarios"), ("{files}/suite_fields.yaml", "scenarios[0]"),
+    ("{files}/suite_unknown.yaml", "NoSuchStore-v0"), ("{files}/suite_negative.yaml", "episodes"),
+    ("{files}/suite_kind.yaml", "reference_kind"),
+]
 #: --set items every CLI with --set must refuse, and the word naming them
 SETS = [
     ("no_such_field=3", "no_such_field"), ("inventory=-5", "inventory"), ("inventory=0", "inventory"),
@@ -201,7 +227,121 @@ def _cases():
         counts(S, flag)
     add(S, ["--out", "{files}/dir.yaml"], "--out")
     add(S, ["--out", "{files}/list.yaml/x.md"], "--out")
-    for cli in [c for c in CLIS if c != "evaluate.py"]:  # evaluate.py: above (required flags first)
+
+    # sweep.py: every case fails in make_plan or before, so Ray never starts
+    W = "sweep.py"
+    for s, word in SCENARIOS:
+        if s:
+            add(W, ["--mode", "grid", "--scenarios", s], word)
+    for s, word in SETS[:8]:
+        add(W, ["--mode", "grid", "--set", s], word)
+    for flag in ("--samples", "--timesteps", "--grace", "--eval-episodes", "--cpus-per-trial", "--num-cpus"):
+        counts(W, flag)
+    add(W, ["--num-cpus", "100000"], "--num-cpus")
+    add(W, ["--reduction", "1"], "--reduction")
+    add(W, ["--max-failures", "-1"], "--max-failures")
+    seeds(W, "--search-seed")
+    for arg in ("", "x", "-1", "99999999999999999999"):
+        add(W, ["--mode", "grid", "--seeds", arg], "--seeds")
+    add(W, ["--mode", "search", "--seeds", "0,1", "--space", "gamma=0.9,0.99"], "--mode search")
+    add(W, ["--mode", "search"], "--space")
+    add(W, ["--mode", "anneal"], "--mode")
+    for item, word in (("nope=1,2", "nope"), ("gamma", "gamma"), ("gamma=", "gamma"),
+                       ("learning_rate=uniform:1:0", "learning_rate"),
+                       ("learning_rate=loguniform:0:1", "learning_rate"),
+                       ("learning_rate=uniform:a:b", "learning_rate"), ("gamma=uniform:0.5:2", "gamma"),
+                       ("gamma=[1,", "gamma")):
+        add(W, ["--space", item], word)
+    add(W, ["--space", "gamma=0.9,0.99", "--space", "gamma=0.5,0.6"], "twice")
+    add(W, ["--mode", "grid", "--name", "a/b"], "--name")
+    add(W, ["--mode", "grid", "--name", ".."], "--name")
+    add(W, ["--mode", "grid", "--storage", "{files}/list.yaml"], "--storage")
+    add(W, ["--mode", "grid", "--storage", "{files}", "--name", "dir.yaml"], "--name")
+    add(W, ["--resume"], "--resume")
+    add(W, ["--address", "auto", "--num-cpus", "2", "--mode", "grid"], "--num-cpus")
+    for f, word in (("hp_broken.yaml", "hp_broken.yaml"), ("missing.yaml", "missing.yaml"), ("dir.yaml", "dir.yaml")):
+        add(W, ["--mode", "grid", "--hyperparams", "{files}/" + f], word)
+    add(W, ["--mode", "grid", "--baselines", "nope"], "nope")
+
+    # evaluate.py --suite
+    E = "evaluate.py --suite"
+    for suite, word in SUITES:
+        add(E, ["--suite", suite, "--policies", "fp"], word)
+    V = ["--suite", "liqenv-bench-v1"]
+    for pol, word in (("nope", "nope"), ("", "--policies"), (",", "--policies"),
+                      ("nosuchmodule_x:make", "nosuchmodule_x"),
+                      ("json:no_such_attr", "no_such_attr"), ("sb3:{files}/missing.zip", "missing.zip"),
+                      ("mine=", "--policies"), ("fp,fp", "fp")):
+        add(E, [*V, "--policies", pol], word)
+    for flag, v in (("--scenario", "SingleStore-v0"), ("--set", "inventory=3"), ("--episodes", "5"), ("--seed", "3")):
+        add(E, [*V, "--policies", "fp", flag, v], "--suite")
+    add(E, [*V, "--policies", "fp", "--ray"], "--ray")
+    add(E, [*V, "--policies", "fp", "--address", "auto"], "--address")
+    for flag in ("--md", "--csv", "--plot", "--json"):
+        add(E, [*V, "--policies", "fp", flag, "{files}/dir.yaml"], flag)
+        add(E, [*V, "--policies", "fp", flag, "{files}/list.yaml/x"], flag)
+        if flag != "--json":  # the report files of a suite: refused without --suite
+            add(E, ["--scenario", "SingleStore-v0", "--policies", "fp", flag, "{tmp}/x"], flag)
+    add(E, [*V, "--policies", "fp", "--plot", "{tmp}/p.txt"], "--plot")
+    counts(E, "--workers", (*V, "--policies", "fp"))
+    add(E, ["--policies", "fp"], "--suite")
+
+    # the suite's other scripts
+    L = "benchmarks/leaderboard.py"
+    for suite, word in SUITES:
+        add(L, ["--suite", suite], word)
+    for arg in ("", ",", "x", "-1", "1.5", "0,0", "99999999999999999999"):
+        add(L, ["--seeds", arg], "--seeds")
+    counts(L, "--workers")
+    add(L, ["--md", "{files}/dir.yaml"], "--md")
+    add(L, ["--md", "{tmp}/lb.txt"], "--md")
+    R = "benchmarks/suite_references.py"
+    for suite, word in SUITES:
+        add(R, ["--suite", suite], word)
+    for arg, word in (("NoSuchStore-v0", "NoSuchStore-v0"), ("Weekend-v0,NoSuchStore-v0", "NoSuchStore-v0"),
+                      ("", "scenario"), (",", "scenario")):
+        add(R, ["--only", arg], word)
+    counts(R, "--workers")
+
+    # the throughput and Ray benchmarks
+    T = "benchmarks/throughput.py"
+    for v in ("0", "-1", "nan", "inf", "1e9", "abc", ""):
+        add(T, ["--seconds", v], "--seconds")
+    counts(T, "--ppo-steps")
+    add(T, ["--out", "{files}/dir.yaml"], "--out")
+    add(T, ["--out", "{tmp}/tp.txt"], "--out")
+    PT = "benchmarks/policy_throughput.py"
+    for flag in ("--rollouts", "--repeats"):
+        counts(PT, flag)
+    for s, word in SCENARIOS[:3] + SCENARIOS[3:6]:
+        if s:
+            add(PT, ["--scenario", s], word)
+    add(PT, ["--out", "{files}/dir.yaml"], "--out")
+    RO = "benchmarks/ray_overhead.py"
+    for flag in ("--timesteps", "--workers"):
+        counts(RO, flag)
+    for s, word in SCENARIOS[:2] + [("{files}/broken.yaml", "broken.yaml")]:
+        add(RO, ["--scenario", s], word)
+    for arg in ("", "x", "-1"):
+        add(RO, ["--seeds", arg], "--seeds")
+    add(RO, ["--md", "{files}/dir.yaml"], "--md")
+    SR = "benchmarks/sweep_results.py"
+    for flag in ("--samples", "--timesteps", "--eval-episodes", "--num-cpus"):
+        counts(SR, flag)
+    seeds(SR, "--search-seed")
+    for s, word in SCENARIOS[:2] + [("{files}/broken.yaml", "broken.yaml")]:
+        add(SR, ["--scenario", s], word)
+    for arg in ("", "x", "-1"):
+        add(SR, ["--seeds", arg], "--seeds")
+    add(SR, ["--md", "{files}/dir.yaml"], "--md")
+    add(SR, ["--md", "{tmp}/sr.txt"], "--md")
+    RE = "benchmarks/ray_estimate.py"
+    for arg in ("", "0", "-1", "x", "1,", "2.5", "1000000000000"):
+        add(RE, ["--workers", arg], "--workers")
+    add(RE, ["--md", "{files}/dir.yaml"], "--md")
+    add(RE, ["--md", "{tmp}/re.txt"], "--md")
+    add("benchmarks/update_readme.py", ["--out", "x.md"], "--out")
+    for cli in [c for c in CLIS if not c.startswith("evaluate.py")]:  # evaluate.py: above (required flags first)
         add(cli, ["--no-such-flag", "1"], "--no-such-flag")
     return cases
 
@@ -346,6 +486,10 @@ SUBPROCESS = [
     ("benchmarks/ppo_results.py", ["--scenarios", "NoSuchStore-v0", "--runs", "{tmp}/r"], "NoSuchStore-v0"),
     ("benchmarks/sdp_speed.py", ["--repeat", "0"], "--repeat"),
     ("benchmarks/reproduce_craig_raman.py", ["--points", "-3"], "--points"),
+    ("sweep.py", ["--samples", "0"], "--samples"),
+    ("benchmarks/throughput.py", ["--seconds", "nan"], "--seconds"),
+    ("benchmarks/policy_throughput.py", ["--rollouts", "0"], "--rollouts"),
+    ("benchmarks/ray_estimate.py", ["--workers", "0"], "--workers"),
 ]
 
 

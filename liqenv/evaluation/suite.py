@@ -125,7 +125,7 @@ def load_suite(name_or_path: str | Path, references: bool = True) -> Suite:
     path = suite_path(name_or_path)
     try:
         data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
         raise ValueError(f"suite file {str(path)!r}: not valid YAML ({type(e).__name__})") from None
     if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list) or not data["scenarios"]:
         raise ValueError(f"suite file {str(path)!r}: expected 'name' and a non-empty 'scenarios' list")
