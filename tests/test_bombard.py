@@ -271,7 +271,8 @@ def _cases():
     for pol, word in (("nope", "nope"), ("", "--policies"), (",", "--policies"),
                       ("nosuchmodule_x:make", "nosuchmodule_x"),
                       ("json:no_such_attr", "no_such_attr"), ("sb3:{files}/missing.zip", "missing.zip"),
-                      ("mine=", "--policies"), ("fp,fp", "fp")):
+                      ("mine=", "--policies"), ("fp,fp", "fp"), ("=fp", "empty label"),
+                      ("mine=fp|", "mine"), ("sb3:{files}/dir.yaml", "dir.yaml")):
         add(E, [*V, "--policies", pol], word)
     for flag, v in (("--scenario", "SingleStore-v0"), ("--set", "inventory=3"), ("--episodes", "5"), ("--seed", "3")):
         add(E, [*V, "--policies", "fp", flag, v], "--suite")

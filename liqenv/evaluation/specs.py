@@ -99,6 +99,10 @@ def _one_run(spec: str) -> list[tuple[str, Any]]:
         paths = sorted(glob.glob(path)) if any(c in path for c in "*?[") else [path]
         if not paths:
             raise ValueError(f"policy {spec!r}: no file matches {path!r}")
+        for p in paths:
+            if not os.path.isfile(p):
+                raise ValueError(f"policy {spec!r}: {p!r} is "
+                                 f"{'a directory' if os.path.isdir(p) else 'not found'}, not a model zip")
         return [(p, f"sb3={p}") for p in paths]
     if ":" in spec and "=" not in spec:
         module, attr = (s.strip() for s in spec.rsplit(":", 1))
@@ -121,9 +125,15 @@ def parse_policy_groups(text: str) -> dict[str, list[tuple[str, PolicyFactory]]]
         label = None
         if "=" in entry:
             left, rest = (s.strip() for s in entry.split("=", 1))
+            if not left:
+                raise ValueError(f"--policies: entry {entry!r} has an empty label before '='")
             if not (left in loaders() and ":" not in rest and "|" not in rest):
                 label, entry = left, rest
-        runs = [r for part in entry.split("|") if part.strip() for r in _one_run(part.strip())]
+        parts = [part.strip() for part in entry.split("|")]
+        if len(parts) > 1 and not all(parts):
+            raise ValueError(f"--policies: entry {entry!r} has an empty run between '|'"
+                             + (f" (label {label!r})" if label else ""))
+        runs = [r for part in parts if part for r in _one_run(part)]
         if not runs:
             raise ValueError(f"--policies: entry {entry!r} names no policy")
         label = label or (runs[0][0] if len(runs) == 1 else None)
