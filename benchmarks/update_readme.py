@@ -36,8 +36,8 @@ PRODUCERS = {
     "leaderboard": "python benchmarks/suite_references.py --workers 2 && python benchmarks/leaderboard.py --workers 2",
     "bombard": "LIQENV_BOMBARD_MD=benchmarks/results/bombard.md python -m pytest -q tests/test_bombard.py",
     "ray_estimate": "python benchmarks/ray_estimate.py",
-    "ray_overhead": "python benchmarks/ray_overhead.py --scenario SingleStore-v0 --seeds 0,1,2,3 --timesteps 100000",
-    "sweep": "python benchmarks/sweep_results.py --scenario SingleStore-v0 --samples 16 --search-seed 0 --seeds 1,2,3",
+    "ray_overhead": "python benchmarks/ray_overhead.py --scenario SingleStore-v0 --seeds 0,1,2,3 --timesteps 300000",
+    "sweep": "python benchmarks/sweep_results.py --scenario SingleStore-v0 --samples 16 --search-seed 0 --seeds 1,2,3 --timesteps 100000",
 }
 
 
