@@ -42,7 +42,7 @@ def sub_chain(stores: list[int]):
 def native_env(scenario, n_envs: int = 2, seed: int = 0):
     from stable_baselines3.common.vec_env import VecMonitor
 
-    from liqenv.vector import LiquidationVecEnv
+    from liqenv.integrations.sb3 import LiquidationVecEnv
 
     scale = float((scenario.inventory * scenario.list_price).sum())
     return VecScaleReward(VecMonitor(LiquidationVecEnv(scenario, n_envs=n_envs, seed=seed)), scale)
