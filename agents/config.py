@@ -56,6 +56,7 @@ class Hyperparams:
     activation: str = "tanh"
     ortho_init: bool = True
     initial_act_prob: Any = None
+    hide_features: tuple[str, ...] = ()
     reward_scale: Any = "auto"
     eval_freq: int = 25_000
     eval_episodes: int = 200
@@ -97,6 +98,14 @@ class Hyperparams:
                 bad("initial_act_prob", "must be null or a number in (0, 1)")
             if self.algo != "maskable-ppo":
                 bad("initial_act_prob", "needs algo maskable-ppo (agents.maskable.FastMaskablePolicy)")
+        hide = self.hide_features
+        if (not isinstance(hide, (list, tuple)) or any(not isinstance(h, str) or not h for h in hide)
+                or len(set(hide)) != len(hide)):
+            bad("hide_features", "must be a list of distinct per-store feature names, e.g. "
+                "[effect_mean, effect_sd]")
+        if hide and self.algo != "maskable-ppo":
+            bad("hide_features", "needs algo maskable-ppo (agents.maskable.FastMaskablePolicy)")
+        object.__setattr__(self, "hide_features", tuple(hide))
         arch = self.net_arch
         if (not isinstance(arch, (list, tuple)) or not arch
                 or any(isinstance(h, bool) or not isinstance(h, int) or not 1 <= h <= 2**16 for h in arch)):
@@ -115,6 +124,7 @@ class Hyperparams:
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.keys()}
         d["net_arch"] = list(self.net_arch)
+        d["hide_features"] = list(self.hide_features)
         return d
 
 
@@ -216,6 +226,7 @@ def build_model(hp: Hyperparams, venv: Any, seed: int, tensorboard_log: str | No
     ``scenario`` (the env's :class:`~liqenv.scenario.Scenario`; default:
     the first copy's, ``venv.get_attr("scenario")``) tells
     ``hp.initial_act_prob`` which action components close stores or ship stock,
+    ``hp.hide_features`` which observation columns the policy must not see,
     and ``hp.policy="factored"`` which observation columns and action
     components belong to which store (:mod:`agents.factored`).
     """
@@ -235,6 +246,10 @@ def build_model(hp: Hyperparams, venv: Any, seed: int, tensorboard_log: str | No
 
             kwargs["policy_kwargs"]["action_logit_bias"] = rare_action_bias(
                 ActionLayout(scenario), float(hp.initial_act_prob))
+        if hp.hide_features:
+            from .maskable import hidden_columns
+
+            kwargs["policy_kwargs"].update(hidden_columns(scenario, hp.hide_features))
         if hp.policy == "factored":
             from .factored import FactoredMaskablePolicy, policy_kwargs_for
 

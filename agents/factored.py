@@ -378,6 +378,11 @@ def transfer(model: Any, env: Any) -> Any:
     model.policy.layout.check_compatible(layout)
     # the trained bias is in the weights; a per-logit bias has the old chain's length
     kw = {**model.policy_kwargs, "layout": layout, "action_logit_bias": None}
+    hidden = kw.get("features_extractor_kwargs", {}).get("hide_features")
+    if hidden:  # the same features hidden, at the other chain's columns
+        from .maskable import hidden_columns
+
+        kw.update(hidden_columns(scenario_of(env), hidden))
     buf = io.BytesIO()
     model.save(buf)
     buf.seek(0)

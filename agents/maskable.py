@@ -35,6 +35,7 @@ import torch as th
 from gymnasium import spaces
 from sb3_contrib.common.maskable.distributions import MaskableDistribution
 from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
 __all__ = ["PaddedMaskableMultiCategorical", "FastMaskablePolicy", "rare_action_bias"]
@@ -139,6 +140,45 @@ def rare_action_bias(layout: Any, prob: float) -> list[float]:
         rare = d >= layout.n_price  # a closing or transfer component
         bias += [0.0] + [odds - float(np.log(n - 1)) if rare else 0.0] * (int(n) - 1)
     return bias
+
+
+def hidden_columns(scenario: Any, names: Any) -> dict[str, Any]:
+    """``policy_kwargs`` that hide per-store features from a policy (hyperparameter ``hide_features``).
+
+    ``names`` are per-store feature names of the scenario's
+    :class:`liqenv.spaces.ObservationLayout` (``effect_mean`` hides every
+    ``<store>.effect_mean`` column; a full column name such as ``t`` hides
+    that column).  The policy sees those columns as 0, a constant: the
+    ablation of issue 11 trains the same network without the information.
+    ``ValueError`` names a feature that matches no column.
+    """
+    from liqenv.spaces import ObservationLayout
+
+    cols: list[int] = []
+    for name in names:
+        hit = [c for c, full in enumerate(ObservationLayout(scenario).feature_names())
+               if full == name or full.partition(".")[2] == name]
+        if not hit:
+            raise ValueError(f"hide_features: {name!r} is not an observation feature of scenario "
+                             f"{scenario.name!r}")
+        cols += hit
+    return {"features_extractor_class": HideColumns,
+            "features_extractor_kwargs": {"hide_features": tuple(names), "hidden_columns": tuple(sorted(set(cols)))}}
+
+
+class HideColumns(BaseFeaturesExtractor):
+    """SB3's ``FlattenExtractor`` with some observation columns set to 0 (see :func:`hidden_columns`)."""
+
+    def __init__(self, observation_space: spaces.Box, hide_features: tuple[str, ...] = (),
+                 hidden_columns: tuple[int, ...] = ()):
+        super().__init__(observation_space, int(np.prod(observation_space.shape)))
+        self.hide_features, self.hidden_columns = tuple(hide_features), tuple(hidden_columns)
+        keep = th.ones(self.features_dim, dtype=th.float32)
+        keep[list(self.hidden_columns)] = 0.0
+        self.register_buffer("keep", keep, persistent=False)  # rebuilt from hidden_columns on load
+
+    def forward(self, obs: th.Tensor) -> th.Tensor:
+        return obs.flatten(1) * self.keep
 
 
 class FastMaskablePolicy(MaskableActorCriticPolicy):

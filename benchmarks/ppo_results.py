@@ -124,7 +124,38 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train the runs as Ray Tune trials (agents.sweep; a local Ray on this machine's cores)")
     p.add_argument("--address", default=None,
                    help="with --ray: join this Ray cluster (auto, host:port, ray://host:port)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="hyperparameter override for every run (repeatable; as train.py --set)")
+    p.add_argument("--baselines", default=None,
+                   help="comma-separated baselines of the table (default: the scenario's in BASELINES)")
     return p
+
+
+def parse_seeds(text: str, sids: list[str]) -> list[int]:
+    """``--seeds``: distinct integer seeds; ValueError (one line) otherwise, or for no/twice-given ``sids``."""
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise ValueError(f"--seeds {text!r}: expected comma-separated integers") from None
+    if len(set(seeds)) < len(seeds) or len(set(sids)) < len(sids):
+        raise ValueError("--scenarios/--seeds: a scenario or seed is given twice")
+    if not sids or not seeds:
+        raise ValueError("--scenarios and --seeds: need at least one each")
+    if any(not 0 <= s <= cli.MAX_SEED for s in seeds):
+        raise ValueError(f"--seeds {text!r}: seeds must be in [0, {cli.MAX_SEED}]")
+    return seeds
+
+
+def hp_overrides(args) -> dict:
+    """The hyperparameters ``--timesteps`` and ``--set`` give (ValueError naming a bad one)."""
+    from baselines.evaluation import parse_overrides
+    from agents.config import Hyperparams
+
+    sets = parse_overrides(args.set)
+    bad = sorted(set(sets) - set(Hyperparams.keys()))
+    if bad:
+        raise ValueError(f"--set {bad[0]}: not a hyperparameter (known: {', '.join(Hyperparams.keys())})")
+    return {**sets, **({"total_timesteps": args.timesteps} if args.timesteps else {})}
 
 
 def _ci(x: np.ndarray) -> float:
@@ -145,7 +176,8 @@ def train_spec(sid: str, seed: int, out: Path, args, baselines: tuple[str, ...])
     (ValueError when they differ)."""
     import train
 
-    hp = load_hyperparams(sid, {"total_timesteps": args.timesteps} if args.timesteps else None)
+    over = hp_overrides(args)
+    hp = load_hyperparams(sid, over)
     if (out / "results.json").is_file() and not args.force:
         state = read_state(out)
         try:  # the run's scenario, compared in one spelling (liqenv/<id> or the file's absolute path)
@@ -165,6 +197,9 @@ def train_spec(sid: str, seed: int, out: Path, args, baselines: tuple[str, ...])
     argv = ["--scenario", sid, "--seed", str(seed), "--out", str(out), "--timesteps", str(hp.total_timesteps),
             "--baselines", ",".join(quick), "--no-progress", "--eval-episodes", "200",
             "--eval-seed", str(args.eval_seed)]
+    for key, value in over.items():
+        if key != "total_timesteps":
+            argv += ["--set", f"{key}={json.dumps(value)}"]  # JSON is YAML: read back as the same value
     if args.vec:
         argv += ["--vec", args.vec]
     if out.exists():
@@ -210,18 +245,18 @@ def main(argv: list[str] | None = None) -> int:
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     try:
         sids = [resolve_scenario(s.strip())[0] for s in args.scenarios.split(",") if s.strip()]
-        try:
-            seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-        except ValueError:
-            raise ValueError(f"--seeds {args.seeds!r}: expected comma-separated integers") from None
-        if len(set(seeds)) < len(seeds) or len(set(sids)) < len(sids):
-            raise ValueError("--scenarios/--seeds: a scenario or seed is given twice")
-        if not sids or not seeds:
-            raise ValueError("--scenarios and --seeds: need at least one each")
-        if any(not 0 <= s <= cli.MAX_SEED for s in seeds):
-            raise ValueError(f"--seeds {args.seeds!r}: seeds must be in [0, {cli.MAX_SEED}]")
+        seeds = parse_seeds(args.seeds, sids)
         cli.output_file("--md", args.md, (".md",))
         cli.output_file("--runs", args.runs, folder=True)
+        load_hyperparams(sids[0], hp_overrides(args))  # a bad --set fails before any training
+        if args.baselines is not None:
+            import baselines  # noqa: F401  (registers the baselines)
+            from liqenv.evaluation.registry import available as registered
+
+            chosen = [b.strip() for b in args.baselines.split(",") if b.strip()]
+            unknown = [b for b in chosen if b not in registered()]
+            if unknown:
+                raise ValueError(f"--baselines {unknown[0]!r}: unknown policy (known: {', '.join(registered())})")
         if args.address is not None and not args.ray:
             raise ValueError("--address: needs --ray")
         if args.ray:
@@ -241,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     report: dict = {"command": command, "seeds": seeds, "eval_episodes": args.eval_episodes,
                     "eval_seed": args.eval_seed, "scenarios": {}}
     lines = [f"Command: `{command}`", "",
-             f"PPO trained with seeds {', '.join(map(str, seeds))} (hyperparameters: agents/hyperparams.yaml); "
+             f"PPO trained with seeds {', '.join(map(str, seeds))} (hyperparameters: agents/hyperparams.yaml"
+             f"{''.join(f', {kv}' for kv in args.set)}); "
              f"every policy evaluated on the same {args.eval_episodes} episodes, env seeds "
              f"{args.eval_seed}..{args.eval_seed + args.eval_episodes - 1} (common random numbers), "
              f"which neither training nor model selection used.  PPO: mean over seeds of each seed's "
@@ -249,8 +285,9 @@ def main(argv: list[str] | None = None) -> int:
              ""]
     for sid in sids:
         short = short_name(sid)
-        bl = BASELINES.get(short, ())
-        hp = load_hyperparams(sid)
+        bl = (tuple(b.strip() for b in args.baselines.split(",") if b.strip()) if args.baselines is not None
+              else BASELINES.get(short, ()))
+        hp = load_hyperparams(sid, hp_overrides(args))
         outs = {seed: Path(args.runs) / short / f"seed{seed}" for seed in seeds}
         try:
             specs = [train_spec(sid, seed, out, args, bl) for seed, out in outs.items()]

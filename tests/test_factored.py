@@ -281,3 +281,60 @@ def test_factored_ppo_learns_to_beat_the_practitioner_rule_on_two_store():
     assert gap() < 0  # the untrained policy loses: the test can fail
     model.learn(hp.total_timesteps)
     assert gap() > 0
+
+
+# ------------------------------------------------------------------ ablation: hidden features
+@pytest.mark.parametrize("policy", ["mlp", "factored"])
+def test_hidden_features_do_not_change_the_policy_and_survive_save_load_and_transfer(policy, tmp_path):
+    """``hide_features: [effect_mean, effect_sd]`` (the ablation without the posterior): the actor's
+    logits and the value do not depend on those columns, do depend on the others, and the hiding
+    is restored from a saved model and moved with ``transfer``."""
+    from sb3_contrib import MaskablePPO
+
+    from agents.maskable import HideColumns
+
+    sc = sub_chain(list(range(5)) + list(range(35, 40)))  # the 40-store chain's features (locks too)
+    hp = load_hyperparams("Chain-v1", {**SMALL, "policy": policy, "hide_features": ["effect_mean", "effect_sd"]})
+    model = build_model(hp, native_env(sc), seed=0, scenario=sc)
+    pol = model.policy
+    names = ObservationLayout(sc).feature_names()
+    hidden = [c for c, n in enumerate(names) if n.endswith((".effect_mean", ".effect_sd"))]
+    assert isinstance(pol.features_extractor, HideColumns) and len(hidden) == 20
+    assert list(pol.features_extractor.hidden_columns) == hidden
+    with th.no_grad():
+        for p in pol.parameters():  # large weights: every visible column moves the outputs
+            p.add_(th.randn(p.shape, generator=th.Generator().manual_seed(1)) * 0.5)
+    rng = np.random.default_rng(0)
+    x = rng.random((3, len(names))).astype(np.float32)
+    y = x.copy()
+    y[:, hidden] = rng.random((3, len(hidden)))
+
+    def outputs(policy_, obs):  # (action logits, value): the paths SB3's rollout and update take
+        with th.no_grad():
+            o = th.as_tensor(obs)
+            return policy_.action_net(policy_.mlp_extractor.forward_actor(policy_.extract_features(o))), \
+                policy_.predict_values(o)
+
+    (la, va), (lb, vb) = outputs(pol, x), outputs(pol, y)
+    assert th.equal(la, lb) and th.equal(va, vb)
+    z = x.copy()
+    z[:, names.index("s00.on_hand")] += 0.5
+    assert not th.equal(outputs(pol, z)[0], la)
+    model.save(tmp_path / "m.zip")
+    back = MaskablePPO.load(tmp_path / "m.zip", device="cpu")
+    assert back.policy.features_extractor.hidden_columns == pol.features_extractor.hidden_columns
+    assert th.equal(outputs(back.policy, y)[1], va)
+    if policy == "factored":
+        big = make_env("Chain-v1")
+        moved = transfer(model, big)
+        big_names = ObservationLayout(big.unwrapped.scenario).feature_names()
+        assert [big_names[c].split(".")[1] for c in moved.policy.features_extractor.hidden_columns] == \
+            ["effect_mean", "effect_sd"] * 40
+
+
+def test_hide_features_names_an_unknown_feature():
+    with pytest.raises(ValueError, match="hide_features: 'effect_mode'"):
+        build_model(load_hyperparams("Chain-v1", {**SMALL, "hide_features": ["effect_mode"]}),
+                    native_env(sub_chain([0, 1])), seed=0, scenario=sub_chain([0, 1]))
+    with pytest.raises(ValueError, match="hide_features"):
+        load_hyperparams("SingleStore-v0", {"hide_features": ["effect_mean"]})
