@@ -33,6 +33,11 @@ PRODUCERS = {
                       "--eval-episodes 300 --workers 2 --md benchmarks/results/ppo_multistore.md",
     "ppo_chain": "python benchmarks/ppo_results.py --scenarios Chain-v1,TransferChain-v1 --seeds 0,1,2,3,4 "
                  "--eval-episodes 20 --workers 2 --md benchmarks/results/ppo_chain.md",
+    "ablation": "python benchmarks/ablation.py --scenarios TwoStore-v1,Chain-v1 --seeds 0 --eval-episodes 20 "
+                "--workers 2 --md benchmarks/results/ablation.md",
+    "generalisation": "python benchmarks/generalisation.py --seeds 0,1 --eval-episodes 20 --workers 2 "
+                      "--md benchmarks/results/generalisation.md",
+    "policy_throughput": "python benchmarks/policy_throughput.py --scenario Chain-v1",
     "leaderboard": "python benchmarks/suite_references.py --workers 2 && python benchmarks/leaderboard.py --workers 2",
     "bombard": "LIQENV_BOMBARD_MD=benchmarks/results/bombard.md python -m pytest -q tests/test_bombard.py",
     "ray_estimate": "python benchmarks/ray_estimate.py",
