@@ -53,3 +53,17 @@ def test_missing_chain_runs_is_one_line_and_exit_2(tmp_path, capsys):
     assert generalisation.main(["--chain-runs", str(tmp_path / "none"), "--md", str(tmp_path / "g.md")]) == 2
     err = capsys.readouterr().err
     assert "no model.zip for seed 0" in err and err.count("\n") == 1
+
+
+def test_baseline_rows_are_copied_only_from_the_same_episodes(tmp_path):
+    table = {"eval_seed": 0, "eval_episodes": 20, "scenarios": {"liqenv/Chain-v1": {"baselines": {
+        "store_pds": {"mean": 5.0, "ci95": 1.0}, "sdp": {"unsupported": "x"}, "practitioner": {"mean": 4.0}}}}}
+    path = tmp_path / "ppo_chain.json"
+    path.write_text(json.dumps(table))
+    args = generalisation.build_parser().parse_args(["--baseline-results", str(path)])
+    assert generalisation.copied_baselines(args, ("practitioner",)) == {"store_pds": {"mean": 5.0, "ci95": 1.0}}
+    other = generalisation.build_parser().parse_args(["--baseline-results", str(path), "--eval-episodes", "100"])
+    import pytest
+
+    with pytest.raises(ValueError, match="100 episodes|--eval-episodes 100"):
+        generalisation.copied_baselines(other, ())
