@@ -30,8 +30,8 @@ import numpy as np
 
 from . import scores as sc
 from .harness import evaluate
-from .metrics import EpisodeMetrics
-from .report import _clean  # the JSON cleaning of the harness's reports
+from .metrics import METRICS, EpisodeMetrics
+from .report import _clean, metric_cells, metric_heading  # one copy of the JSON cleaning and metric columns
 from .specs import NO_MODEL, bind_scenario
 from .stats import ci_halfwidth
 
@@ -352,7 +352,21 @@ def format_suite_markdown(report: dict) -> str:
         kind = "" if s["reference_kind"] == "exact" else ", best analytic"
         lines.append(f"| {s['id'].removeprefix('liqenv/')} | {s['floor']} {s['floor_value']:,.2f} "
                      f"| {s['reference']} {s['reference_value']:,.2f}{kind} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return "\n".join(lines + ["", *_metrics_section(report)])
+
+
+def _metrics_section(report: dict) -> list[str]:
+    """A folded table of the MODEL.md section 7 metrics per scenario and policy (means over
+    episodes, then over runs; each run's values and CIs are in the JSON and CSV)."""
+    lines = ["<details><summary>MODEL.md section 7 metrics per scenario and policy (means over episodes "
+             "and runs)</summary>", "", *metric_heading("scenario", "policy")]
+    for s in report["scenarios"]:
+        for lab in report["aggregates"]:
+            ok = [r for r in report["rows"] if r["policy"] == lab and r["scenario"] == s["id"] and "score" in r]
+            if ok:
+                means = {k: float(np.mean([r[k] for r in ok])) for k in METRICS}
+                lines.append(f"| {s['id'].removeprefix('liqenv/')} | {lab} | {metric_cells(means)} |")
+    return lines + ["", "</details>"]
 
 
 def write_suite_json(report: dict, path: str | Path) -> None:
