@@ -8,8 +8,8 @@ registered baseline (``baselines.available()``) and on the PPO agents that
 ``<runs>/<scenario>/seed<k>/model.zip`` (default ``runs/ppo_results``,
 seeds 0-4): one learned method ``ppo`` whose run ``k`` is seed ``k``'s model on
 each scenario (a scenario without a model is reported unsupported, and then
-the method gets no aggregate).  Writes the Markdown (first line: the
-command) to ``benchmarks/results/leaderboard.md``, spliced into the README by
+the method gets no aggregate; with no model at all there is no ``ppo``
+column).  Writes the Markdown (first line: the command) to ``benchmarks/results/leaderboard.md``, spliced into the README by
 ``benchmarks/update_readme.py``, with the JSON, CSV and the
 performance-profile figure beside it.  It needs the suite's references
 (``benchmarks/suite_references.py``); the floor's and reference's rows that
@@ -91,7 +91,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name}: missing; train with: python benchmarks/ppo_results.py --scenarios {name} "
                       f"--seeds {args.seeds} --runs {args.runs} --workers 2")
             return 0
-        groups = parse_policy_groups(",".join(baselines.available()) + "," + ppo_spec(args.runs, seeds))
+        any_model = any((Path(args.runs) / short_name(s.id) / f"seed{k}" / "model.zip").is_file()
+                        for s in suite.scenarios for k in seeds)
+        # no model anywhere: no PPO column at all (the head says where they are missing)
+        groups = parse_policy_groups(",".join(baselines.available())
+                                     + ("," + ppo_spec(args.runs, seeds) if any_model else ""))
         note = (lambda sid: print(f"[leaderboard] {sid}", file=sys.stderr, flush=True)) if args.progress else None
         md = Path(args.md)
         reuse = {} if args.replay else load_reference_results(suite)
