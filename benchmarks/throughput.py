@@ -57,6 +57,10 @@ def time_single(make, seconds: float) -> float:
     env = make()
     env.reset(seed=0)
     acts = _actions(env.action_space, 512, np.random.default_rng(0))
+    for a in acts[:8]:  # warm-up, as for the batched front-ends: first calls load compiled code
+        if any(env.step(a)[2:4]):
+            env.reset()
+    env.reset(seed=0)
     n, i, t0 = 0, 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         _, _, term, trunc, _ = env.step(acts[i % 512])
