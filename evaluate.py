@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from liqenv import cli
 
@@ -59,8 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --ray: join this Ray cluster (auto, host:port, ray://host:port)")
     p.add_argument("--json", dest="json_path", default=None, help="write the results here")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
-    p.add_argument("--md", dest="md_path", default=None, help="--suite: write the Markdown report here")
-    p.add_argument("--csv", dest="csv_path", default=None, help="--suite: write the per-run rows here")
+    p.add_argument("--md", dest="md_path", default=None,
+                   help="write the printed Markdown report here (both tables; with --suite the suite's)")
+    p.add_argument("--csv", dest="csv_path", default=None,
+                   help="write every section 7 metric's mean and CI per policy here "
+                        "(with --suite: the per-run rows)")
     p.add_argument("--plot", dest="plot_path", default=None,
                    help="--suite: write the performance profiles here (PNG; needs matplotlib)")
     p.add_argument("--vec", choices=("auto", "single"), default="auto",
@@ -122,10 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_suite_cli(args)
     if args.scenario is None:
         return _fail(ValueError("give --scenario or --suite"))
-    for flag in ("md_path", "csv_path", "plot_path"):
-        if getattr(args, flag) is not None:
-            return _fail(ValueError(f"--{flag.removesuffix('_path')} needs --suite"))
-    from liqenv.evaluation import evaluate, format_table, parse_overrides, write_json
+    if args.plot_path is not None:
+        return _fail(ValueError("--plot needs --suite"))
+    from liqenv.evaluation import (evaluate, format_metrics_table, format_table, parse_overrides, write_csv,
+                                   write_json)
     from liqenv.resolve import resolve_scenario
 
     try:
@@ -139,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         policies = [s.strip() for s in args.policies.split(",") if s.strip()]
         if not policies:
             raise ValueError(f"--policies {args.policies!r}: name at least one policy")
-        cli.output_file("--json", args.json_path)
+        for flag, path, suffixes in (("--json", args.json_path, ()), ("--md", args.md_path, (".md",)),
+                                     ("--csv", args.csv_path, (".csv",))):
+            cli.output_file(flag, path, suffixes)
         scenario, _ = resolve_scenario(args.scenario, **overrides)  # liqenv's one scenario resolver
         started = _join_ray(args.address) if args.ray else False
         try:
@@ -153,11 +159,18 @@ def main(argv: list[str] | None = None) -> int:
                 ray.shutdown()
     except (ValueError, TypeError, OSError) as e:
         return _fail(e)
-    print(f"{args.scenario}, {args.episodes} episodes, env seeds {args.seed}.."
-          f"{args.seed + args.episodes - 1}, overrides {overrides or '{}'}\n")
-    print(format_table(results))
+    text = (f"{args.scenario}, {args.episodes} episodes, env seeds {args.seed}.."
+            f"{args.seed + args.episodes - 1}, overrides {overrides or '{}'}\n\n{format_table(results)}\n\n"
+            "MODEL.md section 7 metrics, means over the episodes (every metric's 95% CI is in "
+            f"--json and --csv):\n\n{format_metrics_table(results)}")
+    print(text)
+    if args.md_path:
+        Path(args.md_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.md_path).write_text(text + "\n")
     if args.json_path:
         write_json(results, args.json_path)
+    if args.csv_path:
+        write_csv(results, args.csv_path)
     return 0
 
 

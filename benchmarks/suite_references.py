@@ -7,7 +7,10 @@ it evaluates the floor and the reference policy on the suite's episodes and
 seeds (the harness, common random numbers) and writes
 ``<name>.references.json`` beside the suite file: per scenario the suite's
 entry, each policy's mean profit and 95% t half-width, plus the git commit,
-the command and the date.  :func:`liqenv.evaluation.suite.load_suite` refuses
+the command and the date.  Beside it, ``<name>.results.json`` keeps both
+policies' full suite rows (profit, CI and the section 7 metric means), which
+``benchmarks/leaderboard.py`` reuses (:func:`liqenv.evaluation.suite.load_reference_results`)
+instead of playing the floor and reference on the same episodes again.  :func:`liqenv.evaluation.suite.load_suite` refuses
 references measured for other entries, so after editing the suite (an id
 bumped to -v1) rerun this script; ``--only ID[,ID]`` remeasures some
 scenarios and keeps the others' rows.
@@ -48,26 +51,31 @@ def git_commit() -> str:
     return head + ("+dirty" if dirty else "")
 
 
-def measure(suite_arg: str, workers: int = 1, only: list[str] | None = None, progress: bool = False) -> dict:
-    """The references file's contents for ``suite_arg`` (``only``: ids to remeasure, others kept)."""
+def measure(suite_arg: str, workers: int = 1, only: list[str] | None = None,
+            progress: bool = False) -> tuple[dict, dict]:
+    """The references file's and the results file's contents for ``suite_arg``
+    (``only``: ids to remeasure, the others' rows kept from both files)."""
     import baselines  # noqa: F401  (registers the floor and reference policies)
     from liqenv.evaluation import evaluate
-    from liqenv.evaluation.suite import load_suite, reference_entry, references_path
+    from liqenv.evaluation.suite import (load_suite, reference_entry, references_path, results_entry,
+                                         results_path)
 
     suite = load_suite(suite_arg, references=False)
-    rpath = references_path(suite.path)
-    old = {}
+    old, old_results = {}, {}
     if only:
         known = {s.id for s in suite.scenarios}
         for sid in only:
             if sid not in known:
                 raise ValueError(f"--only {sid!r}: not in suite {suite.name!r}")
-        if rpath.is_file():
-            old = {r["id"]: r for r in json.loads(rpath.read_text()).get("scenarios", [])}
-    rows = []
+        for path, into in ((references_path(suite.path), old), (results_path(suite.path), old_results)):
+            if path.is_file():
+                into.update({r["id"]: r for r in json.loads(path.read_text()).get("scenarios", [])})
+    rows, result_rows = [], []
     for s in suite.scenarios:
         if only and s.id not in only and s.id in old:
             rows.append(old[s.id])
+            if s.id in old_results:
+                result_rows.append(old_results[s.id])
             continue
         if progress:
             print(f"[references] {s.id}: {s.floor}, {s.reference}, {s.episodes} episodes", file=sys.stderr,
@@ -75,9 +83,11 @@ def measure(suite_arg: str, workers: int = 1, only: list[str] | None = None, pro
         res = evaluate(s.id, [s.floor, s.reference], s.episodes, seed=s.seed, workers=workers,
                        unknown="report", progress=progress)
         rows.append(reference_entry(s, res))
-    return {"suite": suite.name, "commit": git_commit(),
+        result_rows.append(results_entry(s, res))
+    head = {"suite": suite.name, "commit": git_commit(),
             "command": "python benchmarks/suite_references.py " + shlex.join(sys.argv[1:]),
-            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "scenarios": rows}
+            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    return head | {"scenarios": rows}, head | {"scenarios": result_rows}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,21 +98,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--progress", action="store_true")
     args = p.parse_args(argv)
     try:
-        from liqenv.evaluation.suite import load_suite, references_path
+        from liqenv.evaluation.suite import load_suite, references_path, results_path
         from liqenv.resolve import canonical_scenario
 
         only = [canonical_scenario(s.strip()) for s in args.only.split(",")] if args.only is not None else None
-        data = measure(args.suite, args.workers, only, args.progress)
-        path = references_path(load_suite(args.suite, references=False).path)
+        data, results = measure(args.suite, args.workers, only, args.progress)
+        spath = load_suite(args.suite, references=False).path
+        path = references_path(spath)
     except ValueError as e:
         print(f"suite_references.py: error: {cli.one_line(e)}", file=sys.stderr)
         return 2
     path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
+    results_path(spath).write_text(json.dumps(results, indent=2, allow_nan=False) + "\n")
     for r in data["scenarios"]:
         print(f"{r['id']}: floor {r['floor']} {r['floor_mean']:.4f} ± {r['floor_ci95']:.4f}, "
               f"reference {r['reference']} ({r['reference_kind']}) {r['reference_mean']:.4f} "
               f"± {r['reference_ci95']:.4f}")
-    print(f"wrote {path}")
+    print(f"wrote {path} and {results_path(spath)}")
     return 0
 
 

@@ -785,56 +785,66 @@ def encode_obs(codes, t, on_hand, pipeline, markdown, last_sold, close_at, may_c
     B, S = on_hand.shape
     C = may_close_from.shape[0]
     inv_u = 1.0 / unit_scale
+    # Each code's column inside a store's block (-1: absent), found once, so the
+    # per-store work is straight-line code: dispatching on the codes for every
+    # store of every copy cost more than the writes (2.4x on Chain-v1).
+    off = np.full(OBS_EFFECT + 1, -1, np.int64)
+    k = 0
+    for code in codes:
+        off[code] = k
+        if code == OBS_IN_TRANSIT:
+            k += pipeline.shape[2]
+        elif code == OBS_STATUS:
+            k += 3
+        elif code == OBS_EFFECT:
+            k += 2
+        else:
+            k += 1
+    o_oh, o_it, o_md, o_ls = off[OBS_ON_HAND], off[OBS_IN_TRANSIT], off[OBS_MARKDOWN], off[OBS_LAST_SOLD]
+    o_st, o_uc, o_um, o_lp = off[OBS_STATUS], off[OBS_UNTIL_CLOSE], off[OBS_UNTIL_MAY_CLOSE], off[OBS_LOCK_PENDING]
+    o_lk, o_hd, o_ch, o_ef = off[OBS_LOCKED], off[OBS_HELD], off[OBS_CHANGES_LEFT], off[OBS_EFFECT]
+    J = pipeline.shape[2]
+    chg_den = max(max_changes, 1)
+    last = out.shape[1]
     for b in range(B):
         row = b if C > 1 else 0
         tb = t[b]
+        ob = out[b]
         for s in range(S):
             k = s * per_store
-            closed = close_at[b, s] <= tb
-            announced = close_at[b, s] != NO_CLOSE and not closed
-            for code in codes:
-                if code == OBS_ON_HAND:
-                    out[b, k] = on_hand[b, s] * inv_u
-                    k += 1
-                elif code == OBS_IN_TRANSIT:
-                    for j in range(pipeline.shape[2]):
-                        out[b, k] = pipeline[b, s, j] * inv_u
-                        k += 1
-                elif code == OBS_MARKDOWN:
-                    out[b, k] = markdown[b, s]
-                    k += 1
-                elif code == OBS_LAST_SOLD:
-                    out[b, k] = last_sold[b, s] * inv_u
-                    k += 1
-                elif code == OBS_STATUS:
-                    out[b, k] = 1.0 if (not closed and not announced) else 0.0
-                    out[b, k + 1] = 1.0 if announced else 0.0
-                    out[b, k + 2] = 1.0 if closed else 0.0
-                    k += 3
-                elif code == OBS_UNTIL_CLOSE:
-                    out[b, k] = (close_at[b, s] - tb) / T if announced else 0.0
-                    k += 1
-                elif code == OBS_UNTIL_MAY_CLOSE:
-                    out[b, k] = min(max(may_close_from[row, s] - tb, 0), T) / T
-                    k += 1
-                elif code == OBS_LOCK_PENDING:
-                    lp = lock_period[row, s]
-                    pend = lp < NO_CLOSE and lp >= tb and close_at[b, s] > tb
-                    out[b, k] = min(lp - tb, T) / T if pend else 0.0
-                    k += 1
-                elif code == OBS_LOCKED:
-                    out[b, k] = 1.0 if locked[b, s] else 0.0
-                    k += 1
-                elif code == OBS_HELD:
-                    out[b, k] = min(hold[b, s], T) / T
-                    k += 1
-                elif code == OBS_CHANGES_LEFT:
-                    out[b, k] = max(max_changes - changes[b, s], 0) / max(max_changes, 1)
-                    k += 1
-                elif code == OBS_EFFECT:
-                    mean, sd = effect_posterior(effect_var0[row, 0], effect_w[b, s], effect_wy[b, s])
-                    out[b, k] = mean
-                    out[b, k + 1] = sd
-                    k += 2
-        out[b, out.shape[1] - 2] = tb / T
-        out[b, out.shape[1] - 1] = (T - tb) / T
+            ca = close_at[b, s]
+            closed = ca <= tb
+            announced = ca != NO_CLOSE and not closed
+            if o_oh >= 0:
+                ob[k + o_oh] = on_hand[b, s] * inv_u
+            if o_it >= 0:
+                for j in range(J):
+                    ob[k + o_it + j] = pipeline[b, s, j] * inv_u
+            if o_md >= 0:
+                ob[k + o_md] = markdown[b, s]
+            if o_ls >= 0:
+                ob[k + o_ls] = last_sold[b, s] * inv_u
+            if o_st >= 0:
+                ob[k + o_st] = 1.0 if (not closed and not announced) else 0.0
+                ob[k + o_st + 1] = 1.0 if announced else 0.0
+                ob[k + o_st + 2] = 1.0 if closed else 0.0
+            if o_uc >= 0:
+                ob[k + o_uc] = (ca - tb) / T if announced else 0.0
+            if o_um >= 0:
+                ob[k + o_um] = min(max(may_close_from[row, s] - tb, 0), T) / T
+            if o_lp >= 0:
+                lp = lock_period[row, s]
+                pend = lp < NO_CLOSE and lp >= tb and ca > tb
+                ob[k + o_lp] = min(lp - tb, T) / T if pend else 0.0
+            if o_lk >= 0:
+                ob[k + o_lk] = 1.0 if locked[b, s] else 0.0
+            if o_hd >= 0:
+                ob[k + o_hd] = min(hold[b, s], T) / T
+            if o_ch >= 0:
+                ob[k + o_ch] = max(max_changes - changes[b, s], 0) / chg_den
+            if o_ef >= 0:
+                mean, sd = effect_posterior(effect_var0[row, 0], effect_w[b, s], effect_wy[b, s])
+                ob[k + o_ef] = mean
+                ob[k + o_ef + 1] = sd
+        ob[last - 2] = tb / T
+        ob[last - 1] = (T - tb) / T

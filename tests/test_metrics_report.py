@@ -29,3 +29,35 @@ def test_results_carry_every_metric_with_its_ci(tmp_path):
     assert lines[0].startswith("| policy | revenue | operating | holding | transfer | salvage value")
     assert len(lines) == 4 and lines[3].startswith("| store_pds | ")
     assert f"{res['results']['store_pds']['metrics']['revenue']['mean']:,.2f}" in lines[3]
+
+
+def test_evaluate_cli_prints_the_metrics_table_and_writes_every_metric(tmp_path, capsys):
+    import csv
+    import importlib.util
+    from pathlib import Path
+
+    from liqenv.evaluation.report import metric_cells
+
+    spec = importlib.util.spec_from_file_location("evaluate_cli", Path(__file__).parents[1] / "evaluate.py")
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    out = tmp_path / "sub" / "r"
+    rc = cli.main(["--scenario", "liqenv/TwoStore-v1", "--policies", "practitioner,store_pds", "--episodes", "3",
+                   "--seed", "4", "--json", f"{out}.json", "--csv", f"{out}.csv", "--md", f"{out}.md"])
+    printed = capsys.readouterr().out
+    assert rc == 0
+    data = json.loads(Path(f"{out}.json").read_text())["results"]
+    lines = printed.splitlines()
+    assert any(line.startswith("| policy | revenue | operating | holding | transfer | salvage value")
+               for line in lines)
+    for lab in ("practitioner", "store_pds"):
+        means = {k: v["mean"] for k, v in data[lab]["metrics"].items()}
+        assert f"| {lab} | {metric_cells(means)} |" in lines
+    assert Path(f"{out}.md").read_text() == printed
+    with open(f"{out}.csv", newline="") as fh:
+        rows = {r["policy"]: r for r in csv.DictReader(fh)}
+    assert set(rows) == {"practitioner", "store_pds"}
+    for lab, r in rows.items():
+        for name in METRICS:
+            assert float(r[name]) == data[lab]["metrics"][name]["mean"]
+            assert float(r[f"{name}_ci95"]) == data[lab]["metrics"][name]["ci95"]

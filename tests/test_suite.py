@@ -15,7 +15,7 @@ import agents  # noqa: F401  (the sb3= loader)
 import baselines  # noqa: F401  (fp, sdp)
 from liqenv.evaluation import scores
 from liqenv.evaluation.specs import ImportedFactory, parse_policy_groups
-from liqenv.evaluation.suite import available_suites, load_suite, references_path
+from liqenv.evaluation.suite import available_suites, load_suite, references_path, results_path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -131,8 +131,9 @@ def tiny(tmp_path, monkeypatch):
     """A two-scenario suite with measured references, and a user policy module on sys.path."""
     path = tmp_path / "tiny.yaml"
     path.write_text(TINY)
-    data = suite_references.measure(str(path))
+    data, results = suite_references.measure(str(path))
     references_path(path).write_text(json.dumps(data))
+    results_path(path).write_text(json.dumps(results))
     (tmp_path / "user_policy_mod.py").write_text(USER_MODULE)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.chdir(tmp_path)
@@ -190,7 +191,7 @@ def test_user_policy_runs_through_suite(tiny, tmp_path, capsys):
     (["SUITE", "--policies", "fp", "--episodes", "5"], "--suite fixes"),
     (["SUITE", "--policies", "fp,fp"], "twice"),
     (["SUITE", "--policies", "fp", "--ray"], "drop --ray"),
-    (["--scenario", "SingleStore-v0", "--policies", "fp", "--md", "x.md"], "--md needs --suite"),
+    (["--scenario", "SingleStore-v0", "--policies", "fp", "--plot", "x.png"], "--plot needs --suite"),
 ])
 def test_suite_bad_input_exits_2_with_one_line(tiny, extra, needle, capsys):
     args = [a if a != "SUITE" else "--suite" for a in extra]
@@ -250,6 +251,7 @@ def test_per_scenario_models_and_a_missing_one_is_unsupported(tiny, tmp_path, ca
     assert "score" in by["ppo", "liqenv/SingleStore-v0"]
     assert "no model" in by["ppo", "liqenv/Weekend-v0"]["unsupported"]
     assert rep["aggregates"]["ppo"]["covered"] == 1 and "mean" not in rep["aggregates"]["ppo"]
+    assert any(line.startswith("| Weekend-v0 |") and "| no model |" in line for line in cap.out.splitlines())
 
 
 def test_reference_not_above_floor_names_the_scenario():
@@ -259,3 +261,48 @@ def test_reference_not_above_floor_names_the_scenario():
     res = {"results": {"a": {"mean": 5.0, "ci95": 0.1}, "b": {"mean": 5.0, "ci95": 0.1}}}
     with pytest.raises(ValueError, match="SingleStore-v0.*cannot be scored"):
         reference_entry(s, res)
+
+
+def test_reference_run_rows_are_reused_not_played_again(tiny, monkeypatch):
+    from liqenv.evaluation import suite as suite_mod
+    from liqenv.evaluation.suite import load_reference_results, run_suite
+
+    suite = load_suite(str(tiny))
+    groups = parse_policy_groups("fp,sdp,mid=user_policy_mod:make_policy")
+    played = run_suite(suite, groups)
+    reuse = load_reference_results(suite)
+    ids = [s.id for s in suite.scenarios]
+    assert set(reuse) == {(sid, name) for sid in ids for name in ("fp", "sdp")}
+    calls = []
+    real = suite_mod.evaluate
+    monkeypatch.setattr(suite_mod, "evaluate",
+                        lambda sid, labels, *a, **k: calls.append(sorted(labels)) or real(sid, labels, *a, **k))
+    assert run_suite(suite, groups, reuse=reuse) == played  # the same rows, to the last digit
+    assert calls == [["mid#0"]] * len(ids)  # only the policy the reference run did not play
+    # rows of another reference run (another commit) are not reused
+    data = json.loads(results_path(tiny).read_text())
+    results_path(tiny).write_text(json.dumps(data | {"commit": "0" * 40}))
+    assert load_reference_results(load_suite(str(tiny))) == {}
+
+
+def test_suite_markdown_has_the_section_7_metrics_of_every_supported_row():
+    from liqenv.evaluation.report import metric_cells
+    from liqenv.evaluation.suite import format_suite_markdown
+
+    metrics = {"revenue": 120.0, "operating_cost": 5.0, "holding_cost": 2.5, "transfer_cost": 1.25,
+               "salvage_value": 3.0, "units_sold": 90.0, "units_salvaged": 10.0, "sell_through": 0.9,
+               "net_recovery_on_cost": 1.1425}
+    rows = [{"policy": "a", "run": k, "run_spec": "a", "scenario": "liqenv/S-v0", "profit": 114.25 + k,
+             "profit_ci95": 1.0, "score": 0.5, "score_ci95": 0.1, **metrics} for k in (0, 1)]
+    rows.append({"policy": "b", "run": 0, "run_spec": "b", "scenario": "liqenv/S-v0", "unsupported": "no"})
+    agg = {"runs": 2, "covered": 1, "learned": True}
+    report = {"suite": "t", "scenarios": [{"id": "liqenv/S-v0", "floor": "f", "reference": "r",
+                                           "reference_kind": "exact", "floor_value": 0.0,
+                                           "reference_value": 1.0}],
+              "rows": rows, "aggregates": {"a": agg, "b": agg | {"runs": 1, "covered": 0}},
+              "improvement": {}}
+    md = format_suite_markdown(report)
+    want = metric_cells(metrics | {"profit": 114.75})  # the runs' mean profit
+    assert f"| S-v0 | a | {want} |" in md.splitlines()
+    assert "| S-v0 | b |" not in md  # unsupported: no metrics row
+    assert "holding" in md and "salvage value" in md and "NRC" in md

@@ -30,12 +30,13 @@ from .metrics import METRICS, EpisodeMetrics
 from .protocol import Policy, UnsupportedScenario
 from .registry import (PolicyFactory, available, loaders, make, register, register_loader,
                        resolve_policies)
-from .report import RESULT_KEYS, format_metrics_table, format_table, to_json_dict, write_json
+from .report import RESULT_KEYS, format_metrics_table, format_table, to_json_dict, write_csv, write_json
 from .stats import ci_halfwidth, paired_comparisons
 
 __all__ = [
     "evaluate", "make_env", "parse_overrides", "EpisodeMetrics", "METRICS", "Policy",
     "UnsupportedScenario", "PolicyFactory", "register", "make", "available", "register_loader",
     "loaders", "resolve_policies", "RESULT_KEYS", "format_table", "format_metrics_table", "to_json_dict", "write_json",
+    "write_csv",
     "ci_halfwidth", "paired_comparisons",
 ]

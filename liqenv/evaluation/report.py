@@ -5,14 +5,16 @@ Both read the dict that :func:`liqenv.evaluation.evaluate` returns.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
-__all__ = ["RESULT_KEYS", "format_table", "format_metrics_table", "to_json_dict", "write_json"]
+__all__ = ["RESULT_KEYS", "METRIC_COLUMNS", "format_table", "format_metrics_table", "metric_cells", "metric_heading",
+           "to_json_dict", "write_json", "write_csv"]
 
 #: Per-result keys that :func:`write_json` always writes (the public schema).
 RESULT_KEYS = ("mean", "ci95", "std", "sell_through", "net_recovery_on_cost", "solve_seconds",
@@ -51,19 +53,27 @@ def format_table(results: dict) -> str:
     return "\n".join(rows)
 
 
+def metric_cells(means: Mapping[str, float]) -> str:
+    """The :data:`METRIC_COLUMNS` cells of one table row (``means``: metric name -> mean)."""
+    return " | ".join(_fmt(means[k], spec, pct) for k, _, spec, pct in METRIC_COLUMNS)
+
+
+def metric_heading(*first: str) -> list[str]:
+    """The heading and rule of a table whose columns are ``first`` then :data:`METRIC_COLUMNS`."""
+    return ["| " + " | ".join((*first, *(h for _, h, _, _ in METRIC_COLUMNS))) + " |",
+            "|" + "---|" * len(first) + "---:|" * len(METRIC_COLUMNS)]
+
+
 def format_metrics_table(results: dict) -> str:
     """Markdown table of the metrics of MODEL.md section 7 per policy: the
     profit's terms (revenue, operating, holding and transfer cost, salvage
     value), units sold and salvaged, sell-through, net recovery on cost and
-    profit, each the mean over the episodes (the JSON has their CIs)."""
-    head = "| policy | " + " | ".join(h for _, h, _, _ in METRIC_COLUMNS) + " |"
-    rows = [head, "|" + "---|" * (len(METRIC_COLUMNS) + 1)]
+    profit, each the mean over the episodes (the JSON and CSV have their CIs)."""
+    rows = metric_heading("policy")
     for lab, r in results["results"].items():
         if "unsupported" in r:
             continue
-        m = r["metrics"]
-        rows.append(f"| {lab} | " + " | ".join(_fmt(m[k]["mean"], spec, pct)
-                                               for k, _, spec, pct in METRIC_COLUMNS) + " |")
+        rows.append(f"| {lab} | " + metric_cells({k: v["mean"] for k, v in r["metrics"].items()}) + " |")
     return "\n".join(rows)
 
 
@@ -104,3 +114,21 @@ def write_json(results: dict, path: str | Path, per_episode: bool = False) -> No
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(to_json_dict(results, per_episode), indent=2, allow_nan=False) + "\n")
+
+
+def write_csv(results: dict, path: str | Path) -> None:
+    """One row per policy: every MODEL.md section 7 metric's mean and 95% t half-width
+    (``<metric>``, ``<metric>_ci95``; empty for NaN), or the ``unsupported`` reason."""
+    from .metrics import METRICS
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["policy", *(c for m in METRICS for c in (m, f"{m}_ci95")), "unsupported"])
+        for lab, r in results["results"].items():
+            if "unsupported" in r:
+                w.writerow([lab] + [""] * (2 * len(METRICS)) + [r["unsupported"]])
+                continue
+            cells = [_clean(r["metrics"][m][k]) for m in METRICS for k in ("mean", "ci95")]
+            w.writerow([lab, *("" if c is None else c for c in cells), ""])

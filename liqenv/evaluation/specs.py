@@ -31,7 +31,7 @@ from typing import Any
 from .protocol import UnsupportedScenario
 from .registry import PolicyFactory, loaders, resolve_policies
 
-__all__ = ["ImportedFactory", "ScenarioTemplate", "bind_scenario", "parse_policy_groups"]
+__all__ = ["NO_MODEL", "ImportedFactory", "ScenarioTemplate", "bind_scenario", "parse_policy_groups"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,10 @@ class ImportedFactory:
         return self.target()(env)
 
 
+#: How the unsupported reason of a scenario without its model starts (the suite table says "no model").
+NO_MODEL = "no model"
+
+
 @dataclass(frozen=True)
 class _Missing:
     """A factory for a scenario that has no model: reported unsupported by the harness; picklable."""
@@ -78,7 +82,7 @@ class ScenarioTemplate:
 
         path = self.template.replace("{scenario}", short_name(scenario_id))
         if not os.path.isfile(path):
-            return _Missing(f"no model {path!r} for this scenario")
+            return _Missing(f"{NO_MODEL} {path!r} for this scenario")
         return next(iter(resolve_policies([f"sb3={path}"]).values()))
 
     def __call__(self, env: Any) -> Any:

@@ -30,12 +30,14 @@ import numpy as np
 
 from . import scores as sc
 from .harness import evaluate
-from .report import _clean  # the JSON cleaning of the harness's reports
-from .specs import bind_scenario
+from .metrics import METRICS, EpisodeMetrics
+from .report import _clean, metric_cells, metric_heading  # one copy of the JSON cleaning and metric columns
+from .specs import NO_MODEL, bind_scenario
 from .stats import ci_halfwidth
 
 __all__ = ["SuiteScenario", "Suite", "SUITES_DIR", "available_suites", "load_suite", "suite_path",
-           "references_path", "reference_entry", "run_suite", "suite_report", "format_suite_markdown",
+           "references_path", "reference_entry", "results_path", "measured_row", "results_entry",
+           "load_reference_results", "run_suite", "suite_report", "format_suite_markdown",
            "write_suite_json", "write_suite_csv"]
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
@@ -92,6 +94,13 @@ def references_path(path: str | Path) -> Path:
     """``<suite>.references.json`` beside the suite file."""
     p = Path(path)
     return p.with_name(p.stem + ".references.json")
+
+
+def results_path(path: str | Path) -> Path:
+    """``<suite>.results.json`` beside the suite file: the floor's and reference's measured rows
+    (:func:`results_entry`), which :func:`run_suite` reuses instead of playing them again."""
+    p = Path(path)
+    return p.with_name(p.stem + ".results.json")
 
 
 def _parse_entry(i: int, raw: Any) -> SuiteScenario:
@@ -169,39 +178,88 @@ def reference_entry(s: SuiteScenario, results: dict) -> dict[str, Any]:
     return row
 
 
+def measured_row(m: EpisodeMetrics) -> dict[str, float]:
+    """What a suite row keeps of one policy's episodes: the mean profit, its 95% t half-width
+    and the means of the other MODEL.md section 7 metrics."""
+    means = m.means()
+    return {"profit": means.pop("profit"), "profit_ci95": ci_halfwidth(m.profit), **means}
+
+
+def results_entry(s: SuiteScenario, results: dict) -> dict[str, Any]:
+    """A results-file row for scenario ``s``: its suite fields and, per policy name of the
+    evaluation ``results`` (floor and reference), its :func:`measured_row`."""
+    return s.spec() | {"policies": {name: measured_row(m) for name, m in results["per_episode"].items()}}
+
+
+def load_reference_results(suite: Suite) -> dict[tuple[str, str], dict[str, float]]:
+    """``(scenario id, policy name) -> measured row`` from the suite's results file, for
+    :func:`run_suite`'s ``reuse``.
+
+    Only rows measured by the same run as the suite's references (same commit
+    and command) and for the suite's current entries (same id, episodes,
+    seed, floor and reference) are returned, so a reused row is exactly what
+    playing that policy on those episodes gave; anything else is played
+    again.  Empty without a results file or references.
+    """
+    rpath = results_path(suite.path)
+    if suite.references is None or not rpath.is_file():
+        return {}
+    data = json.loads(rpath.read_text())
+    if any(data.get(k) != suite.references.get(k) for k in ("commit", "command")):
+        return {}
+    by_id = {r["id"]: r for r in data.get("scenarios", [])}
+    out = {}
+    for s in suite.scenarios:
+        r = by_id.get(s.id)
+        if r is not None and {k: r.get(k) for k in _FIELDS} == s.spec():
+            out.update({(s.id, name): row for name, row in r["policies"].items()})
+    return out
+
+
 # ------------------------------------------------------------------ running
 def run_suite(suite: Suite, groups: Mapping[str, Sequence[tuple[str, Any]]], workers: int = 1,
               progress: bool = False, vec: str = "auto",
-              on_scenario: Callable[[str], None] | None = None) -> dict:
+              on_scenario: Callable[[str], None] | None = None,
+              reuse: Mapping[tuple[str, str], Mapping[str, float]] | None = None) -> dict:
     """Play every run of every policy group on every scenario; per-run scores.
 
     ``groups`` maps a label to its runs ``[(run name, factory or spec)]``
-    (:func:`liqenv.evaluation.specs.parse_policy_groups`).  Returns
+    (:func:`liqenv.evaluation.specs.parse_policy_groups`).  ``reuse`` maps
+    ``(scenario id, run name)`` to an already measured row
+    (:func:`load_reference_results`: the floor and reference, played on the
+    same episodes and seeds by ``benchmarks/suite_references.py``); those
+    runs are not played again.  Returns
     ``{"suite", "scenarios", "rows"}`` where each row is one (policy, run,
     scenario): mean profit, its t CI, the normalised score and its CI, and
     the MODEL.md section 7 metrics (means), or ``unsupported``.
     """
+    reuse = reuse or {}
     rows = []
     for s in suite.scenarios:
         if on_scenario is not None:
             on_scenario(s.id)
-        labels = {f"{lab}#{k}": bind_scenario(fac, s.id) for lab, runs in groups.items() for k, (_, fac) in enumerate(runs)}
-        res = evaluate(s.id, labels, s.episodes, seed=s.seed, workers=workers, progress=progress,
-                       unknown="report", vec=vec)
+        labels = {f"{lab}#{k}": bind_scenario(fac, s.id) for lab, runs in groups.items()
+                  for k, (name, fac) in enumerate(runs) if (s.id, name) not in reuse}
+        res = (evaluate(s.id, labels, s.episodes, seed=s.seed, workers=workers, progress=progress,
+                        unknown="report", vec=vec) if labels else {"results": {}, "per_episode": {}})
         span = s.reference_value - s.floor_value
         for lab, runs in groups.items():
             for k, (run_name, _) in enumerate(runs):
                 key = f"{lab}#{k}"
-                r = res["results"][key]
                 row = {"policy": lab, "run": k, "run_spec": run_name, "scenario": s.id}
-                if "unsupported" in r:
-                    row["unsupported"] = r["unsupported"]
+                if (s.id, run_name) in reuse:
+                    measured = dict(reuse[s.id, run_name])
+                elif "unsupported" in res["results"][key]:
+                    row["unsupported"] = res["results"][key]["unsupported"]
+                    rows.append(row)
+                    continue
                 else:
-                    m = res["per_episode"][key]
-                    row.update(profit=r["mean"], profit_ci95=r["ci95"],
-                               score=float(sc.normalised_score(r["mean"], s.floor_value, s.reference_value)),
-                               score_ci95=ci_halfwidth(m.profit) / span,
-                               **{f"{k2}": v for k2, v in m.means().items() if k2 != "profit"})
+                    measured = measured_row(res["per_episode"][key])
+                row.update(profit=measured["profit"], profit_ci95=measured["profit_ci95"],
+                           score=float(sc.normalised_score(measured["profit"], s.floor_value,
+                                                           s.reference_value)),
+                           score_ci95=measured["profit_ci95"] / span,
+                           **{k2: v for k2, v in measured.items() if k2 not in ("profit", "profit_ci95")})
                 rows.append(row)
     return {"suite": suite.name, "scenarios": [s.spec() | {"floor_value": s.floor_value,
                                                              "reference_value": s.reference_value}
@@ -284,12 +342,31 @@ def format_suite_markdown(report: dict) -> str:
         for lab in labels:
             rs = [r for r in report["rows"] if r["policy"] == lab and r["scenario"] == s["id"]]
             ok = [r for r in rs if "score" in r]
-            cells.append("unsupported" if not ok else
-                         f"{np.mean([r['score'] for r in ok]):.3f} ({np.mean([r['profit'] for r in ok]):,.2f})")
+            if not ok:
+                no_model = all(r["unsupported"].startswith(NO_MODEL) for r in rs)
+                cells.append("no model" if no_model else "unsupported")
+                continue
+            part = "" if len(ok) == len(rs) else f"; {len(ok)} of {len(rs)} runs"
+            cells.append(f"{np.mean([r['score'] for r in ok]):.3f} "
+                         f"({np.mean([r['profit'] for r in ok]):,.2f}{part})")
         kind = "" if s["reference_kind"] == "exact" else ", best analytic"
         lines.append(f"| {s['id'].removeprefix('liqenv/')} | {s['floor']} {s['floor_value']:,.2f} "
                      f"| {s['reference']} {s['reference_value']:,.2f}{kind} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return "\n".join(lines + ["", *_metrics_section(report)])
+
+
+def _metrics_section(report: dict) -> list[str]:
+    """A folded table of the MODEL.md section 7 metrics per scenario and policy (means over
+    episodes, then over runs; each run's values and CIs are in the JSON and CSV)."""
+    lines = ["<details><summary>MODEL.md section 7 metrics per scenario and policy (means over episodes "
+             "and runs)</summary>", "", *metric_heading("scenario", "policy")]
+    for s in report["scenarios"]:
+        for lab in report["aggregates"]:
+            ok = [r for r in report["rows"] if r["policy"] == lab and r["scenario"] == s["id"] and "score" in r]
+            if ok:
+                means = {k: float(np.mean([r[k] for r in ok])) for k in METRICS}
+                lines.append(f"| {s['id'].removeprefix('liqenv/')} | {lab} | {metric_cells(means)} |")
+    return lines + ["", "</details>"]
 
 
 def write_suite_json(report: dict, path: str | Path) -> None:

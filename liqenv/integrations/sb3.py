@@ -6,9 +6,10 @@ autoreset with ``terminal_observation`` in the infos, ``seed``,
 ``MaskablePPO``.  It gives the episodes of SB3's ``DummyVecEnv`` over
 single envs seeded ``seed, seed+1, ...``.
 
-Infos stay cheap, since SB3 wants one dict per copy: a step's info holds
-``rule_violations`` where a copy's decision was repaired, and at an
-episode's end the terminal observation, ``profit``, ``sell_through``,
+Infos stay cheap, since SB3 wants one mapping per copy per step (see
+:class:`LiquidationVecEnv` for the shared read-only empty info): a step's
+info holds ``rule_violations`` where a copy's decision was repaired, and at
+an episode's end the terminal observation, ``profit``, ``sell_through``,
 ``net_recovery_on_cost``, ``units_salvaged`` and an SB3-style ``episode``
 record.  ``full_info=True`` gives every copy the single env's full info at
 every step (slow); so does ``venv.batch.info(i)`` for one copy.
@@ -17,7 +18,8 @@ every step (slow); so does ``venv.batch.info(i)`` for one copy.
 from __future__ import annotations
 
 import time
-from typing import Any
+import types
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -28,10 +30,13 @@ except ImportError as e:  # pragma: no cover - exercised by the core-install CI 
 
 from ..vector import LiquidationBatch
 
-__all__ = ["LiquidationVecEnv"]
+__all__ = ["LiquidationVecEnv", "NO_INFO"]
 
 #: end-of-episode keys copied into the per-copy infos
 EPISODE_KEYS = ("profit", "sell_through", "net_recovery_on_cost", "units_salvaged", "rule_violations")
+
+#: The info of every copy with nothing to report in a step: one shared, read-only, empty mapping.
+NO_INFO: Mapping[str, Any] = types.MappingProxyType({})
 
 
 class LiquidationVecEnv(VecEnv):
@@ -39,6 +44,35 @@ class LiquidationVecEnv(VecEnv):
 
     ``LiquidationVecEnv("liqenv/SingleStore-v0", n_envs=1024, seed=0, **overrides)``.
     ``seed`` seeds copy ``i`` with ``seed + i`` at the first reset.
+
+    **Infos.**  ``step`` returns one info per copy, as SB3's API requires, but
+    the copies with nothing to report (no episode end, no repaired decision;
+    nearly all of them, nearly always) all get the same object, :data:`NO_INFO`,
+    a read-only empty ``types.MappingProxyType``, instead of a fresh dict each
+    per step: at 1,024 copies the fresh dicts were about a quarter of a step's
+    cost.  A copy whose episode ended (``terminal_observation``, ``episode``
+    and the end-of-episode metrics) or whose decision was repaired
+    (``rule_violations``) gets its own dict.  Writing into the shared mapping
+    raises ``TypeError``, so a write can never leak from one copy to another;
+    it also cannot be pickled or deep-copied (``dict(info)`` copies it).
+
+    Every consumer in Stable-Baselines3 and sb3-contrib 2.9 reads the infos of
+    copies that are not done and writes only into done copies' infos (checked
+    in their source): ``PPO``/``A2C`` ``collect_rollouts`` and sb3-contrib's
+    ``MaskablePPO``/``RecurrentPPO`` (``infos[idx].get`` for done copies only),
+    ``_update_info_buffer`` (``info.get``), ``OffPolicyAlgorithm._store_transition``
+    and the replay buffers (``info.get``; ``terminal_observation`` of done
+    copies), ``VecMonitor`` (copies a done copy's info before writing),
+    ``VecNormalize``, ``VecTransposeImage`` and ``VecFrameStack`` (write
+    ``terminal_observation`` only where it is present), ``VecExtractDictObs``
+    (likewise; it needs a Dict observation space, which no scenario has),
+    ``VecCheckNan`` and ``VecVideoRecorder`` (do not touch infos),
+    ``evaluate_policy`` and sb3-contrib's masked ``evaluate_policy`` (read
+    ``"episode"`` of done copies).  ``HerReplayBuffer`` deep-copies stored
+    infos and so would fail, but it needs a goal-conditioned Dict observation
+    space, which no scenario has.  Your own callback or wrapper that writes
+    into a step's infos must copy first (``dict(info)``), as ``VecMonitor``
+    does; ``full_info=True`` gives every copy its own dict.
     """
 
     def __init__(self, scenario: Any = "SingleStore-v0", n_envs: int = 8, seed: int | None = None,
@@ -73,9 +107,9 @@ class LiquidationVecEnv(VecEnv):
         if self.full_info:
             infos = [self.batch.info(i) for i in range(self.num_envs)]
         else:
-            infos = [{} for _ in range(self.num_envs)]
+            infos = [NO_INFO] * self.num_envs  # one shared read-only mapping (class docstring)
             for i in np.flatnonzero(r.violations).tolist():
-                infos[i]["rule_violations"] = int(r.violations[i])
+                infos[i] = {"rule_violations": int(r.violations[i])}
         if done.any():
             idx = np.flatnonzero(done)
             self._end_episodes(infos, idx, obs[idx])  # obs[idx] is a copy
