@@ -228,7 +228,11 @@ def tiny_network(S: int, lead: int, unit_cost: float = 0.0, fixed_cost: float = 
                                    quantities=quantities, allowed=allowed)
 
 
-def sub_chain(stores: list[int], name: str = "Chain-v1") -> Scenario:
+#: ten of Chain-v1's 40 stores: 0-4 without the rent lock, 35-39 with it (locked from period 45)
+CHAIN_TEN = (*range(0, 5), *range(35, 40))
+
+
+def sub_chain(stores, name: str = "Chain-v1") -> Scenario:
     """``name`` (a chain preset) restricted to ``stores``: the same per-store leases, rules,
     demand and features, fewer stores (so episodes cost less)."""
     from liqenv import make_scenario
