@@ -8,10 +8,12 @@
   nothing, monotone markdowns, the reward identity, finiteness, the
   observation inside its space).
 * :func:`tiny` builds small hand-checkable scenarios.
+* :func:`sub_chain` restricts ``Chain-v1`` to some of its stores.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import gymnasium as gym
@@ -224,6 +226,20 @@ def tiny_network(S: int, lead: int, unit_cost: float = 0.0, fixed_cost: float = 
                  allowed=None, quantities=(0.0, 0.5, 1.0)) -> TransferNetwork:
     return TransferNetwork.uniform(S, lead_time=lead, unit_cost=unit_cost, fixed_cost=fixed_cost,
                                    quantities=quantities, allowed=allowed)
+
+
+#: ten of Chain-v1's 40 stores: 0-4 without the rent lock, 35-39 with it (locked from period 45)
+CHAIN_TEN = (*range(0, 5), *range(35, 40))
+
+
+def sub_chain(stores, name: str = "Chain-v1") -> Scenario:
+    """``name`` (a chain preset) restricted to ``stores``: the same per-store leases, rules,
+    demand and features, fewer stores (so episodes cost less)."""
+    from liqenv import make_scenario
+
+    sc = make_scenario(name)
+    return dataclasses.replace(sc, stores=tuple(sc.stores[s] for s in stores),
+                               demand=dataclasses.replace(sc.demand, base=tuple(sc.demand.base[s] for s in stores)))
 
 
 def rules_scenario(**rule_kw) -> Scenario:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 import torch as th
@@ -14,7 +12,7 @@ from agents.maskable import FastMaskablePolicy
 from agents.policy import PPOPolicy
 from agents.wrappers import VecScaleReward, make_training_env
 from baselines.evaluation import evaluate, make_env
-from helpers import play_checked
+from helpers import CHAIN_TEN, play_checked, sub_chain
 from liqenv.presets import PRESETS, make_scenario
 from liqenv.spaces import ActionLayout, ObservationLayout
 
@@ -29,14 +27,6 @@ def one_torch_thread():
     th.set_num_threads(1)
     yield
     th.set_num_threads(n)
-
-
-def sub_chain(stores: list[int]):
-    """``Chain-v1`` restricted to ``stores`` (same per-store rules and features)."""
-    sc = make_scenario("Chain-v1")
-    base = tuple(sc.demand.base[s] for s in stores)
-    return dataclasses.replace(sc, stores=tuple(sc.stores[s] for s in stores),
-                               demand=dataclasses.replace(sc.demand, base=base))
 
 
 def native_env(scenario, n_envs: int = 2, seed: int = 0):
@@ -227,7 +217,7 @@ def test_save_load_round_trip_gives_the_same_actions(tmp_path):
 
 
 def test_a_model_trained_on_ten_stores_acts_on_the_forty_store_chain():
-    small = sub_chain(list(range(5)) + list(range(35, 40)))
+    small = sub_chain(CHAIN_TEN)
     venv = native_env(small)
     hp = load_hyperparams("Chain-v1", {**SMALL, "initial_act_prob": 0.05})
     model = build_model(hp, venv, seed=0, scenario=small)

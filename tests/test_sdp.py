@@ -33,6 +33,8 @@ from liqenv.env import LiquidationEnv
 from liqenv.scenario import (NO_CLOSE, ElasticityDemand, LeaseTerms, MarkdownRules, Scenario,
                              StoreParams, ValuationDemand)
 
+from helpers import sub_chain
+
 
 # ---------------------------------------------------------------------------
 # an independent reference of the model (MODEL.md sections 2-5)
@@ -369,12 +371,7 @@ def test_mean_table_approximates_the_per_unit_chain_programme():
 
 def test_chain_policy_plays_by_the_rules():
     """Four Chain-v1 stores (two with the rent lock) on the bucketed grid."""
-    full = LiquidationEnv("Chain-v1").scenario
-    keep = [0, 1, 38, 39]
-    sc = dataclasses.replace(
-        full, stores=tuple(full.stores[i] for i in keep),
-        demand=dataclasses.replace(full.demand, base=tuple(full.demand.base[i] for i in keep)))
-    env = LiquidationEnv(sc, strict=True)
+    env = LiquidationEnv(sub_chain([0, 1, 38, 39]), strict=True)
     pol = baselines.make("sdp", env)
     assert pol.exact == [False] * 4 and np.all(np.isfinite(pol.store_values))
     rollout_profits(env, pol, 2)  # strict: a rule violation would raise

@@ -134,13 +134,13 @@ print("period 2:", lu.status)
 # steps, and closings and shipments made rare at the start
 # (`initial_act_prob: 0.01`, the repository's own policy class); it reached
 # about 94% of the exact optimum (README, "PPO against the analytic
-# policies").  Here plain sb3-contrib runs 6,000 steps in smoke mode
+# policies").  Here plain sb3-contrib runs 2,048 steps in smoke mode
 # (60,000 otherwise): its uniform start closes a store half the time, and
 # in smoke mode it stays far below the analytic policies.
 
 # %%
-STEPS = 6_000 if SMOKE else 60_000
-EPISODES = 6 if SMOKE else 300  # craig_raman re-solves a MILP every period: about 0.1-2 s an episode
+STEPS = 2_048 if SMOKE else 60_000
+EPISODES = 3 if SMOKE else 300  # craig_raman re-solves a MILP every period: about 0.1-2 s an episode
 
 
 def masked_env():
