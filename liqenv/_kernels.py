@@ -79,12 +79,21 @@ def normal1(key, base, stream, j):
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
 
 
+POISSON_MAX = 1e15
+
+
 @njit(**_FLAGS)
 def poisson1(lam, key, base, stream):
     """Exact Poisson(lam): inverse transform below 10, else Hormann's PTRS
-    (the transformed rejection method NumPy uses, same constants)."""
+    (the transformed rejection method NumPy uses, same constants).  A mean
+    above ``POISSON_MAX`` (1e15 units in one period, which no stock can
+    meet; reachable only through extreme price or noise factors, the
+    scenario's own rates are bounded by ``MAX_RATE``) is drawn at
+    ``POISSON_MAX`` so the count stays an int64."""
     if lam <= 0.0:
         return 0
+    if lam > POISSON_MAX:
+        lam = POISSON_MAX
     if lam < 10.0:
         u = draw(key, base, stream, 0)
         k = 0

@@ -72,6 +72,10 @@ def _unknown(key: str, value: Any, why: str) -> None:
 
 #: Most periods of an event (per-period arrays are allocated up front).
 MAX_HORIZON = 100_000
+#: Largest mean demand a scenario may ask for, per store and period (arrivals, or base units at
+#: list price; a lift multiplies it by at most MAX_LIFT): draws stay far inside int64.
+MAX_RATE = 1e9
+MAX_LIFT = 1e3
 #: Largest integer field (units, periods, days): the kernels count in int64, sums included.
 INT_MAX = 2**31 - 1
 
@@ -121,14 +125,15 @@ def _freeze(obj: Any, *names: str) -> None:
         object.__setattr__(obj, n, _as_tuple(getattr(obj, n)))
 
 
-def _check_real_or_seq(name: str, value: Any, lo: float | None = None, lo_open: bool = False) -> None:
+def _check_real_or_seq(name: str, value: Any, lo: float | None = None, lo_open: bool = False,
+                       hi: float | None = None) -> None:
     if isinstance(value, tuple):
         if len(value) == 0:
             _fail(name, value, "must not be empty")
         for i, v in enumerate(value):
-            _check_real_or_seq(f"{name}[{i}]", v, lo, lo_open)
+            _check_real_or_seq(f"{name}[{i}]", v, lo, lo_open, hi)
     else:
-        _check_real(name, value, lo=lo, lo_open=lo_open)
+        _check_real(name, value, lo=lo, lo_open=lo_open, hi=hi)
 
 
 # --------------------------------------------------------------------------
@@ -358,7 +363,7 @@ class ValuationDemand:
 
     def __post_init__(self) -> None:
         _freeze(self, "arrival_rate", "scale")
-        _check_real_or_seq("arrival_rate", self.arrival_rate, lo=0.0)
+        _check_real_or_seq("arrival_rate", self.arrival_rate, lo=0.0, hi=MAX_RATE)
         _check_choice("arrival", self.arrival, _ARRIVALS)
         _check_int("arrival_spread", self.arrival_spread, lo=0)
         _check_choice("valuation", self.valuation, _VALUATIONS)
@@ -397,13 +402,13 @@ class ElasticityDemand:
 
     def __post_init__(self) -> None:
         _freeze(self, "base", "lift", "reference_inventory")
-        _check_real_or_seq("base", self.base, lo=0.0)
+        _check_real_or_seq("base", self.base, lo=0.0, hi=MAX_RATE)
         _check_real("elasticity", self.elasticity, lo=0.0)
-        _check_real("lift_start", self.lift_start, lo=0.0)
-        _check_real("lift_end", self.lift_end, lo=0.0)
+        _check_real("lift_start", self.lift_start, lo=0.0, hi=MAX_LIFT)
+        _check_real("lift_end", self.lift_end, lo=0.0, hi=MAX_LIFT)
         _check_real("lift_decay", self.lift_decay, lo=0.0, hi=1.0)
         if self.lift is not None:
-            _check_real_or_seq("lift", self.lift, lo=0.0)
+            _check_real_or_seq("lift", self.lift, lo=0.0, hi=MAX_LIFT)
         _check_real("beta_inv", self.beta_inv, lo=0.0)
         if self.reference_inventory is not None:
             _check_real_or_seq("reference_inventory", self.reference_inventory, lo=0.0, lo_open=True)
