@@ -245,28 +245,29 @@ def make_plan(args: Args, argv: list[str] | None = None) -> dict:
 def build_tuner(args: Args, plan: dict):
     """The ``tune.Tuner`` of a new sweep."""
     from ray import tune
-    from ray.tune.schedulers import ASHAScheduler
-    from ray.tune.search.optuna import OptunaSearch
 
-    from agents.sweep import METRIC, trainable
+    from agents.sweep import METRIC, trainable, tune_config
 
     many = (lambda xs: tune.grid_search(xs)) if args.mode == "grid" else (lambda xs: xs[0])
     space = {"scenario": many(plan["sids"]), "seed": many(plan["seeds"]),
              **{d.key: d.tune(args.mode) for d in plan["dims"]}}
     if args.mode == "search":
+        from ray.tune.schedulers import ASHAScheduler
+        from ray.tune.search.optuna import OptunaSearch  # imports optuna: not for a grid
+
         # max_t beyond the budget: a trial that trains to its end finishes its final evaluation
         # instead of being stopped at the last rung (a grace past the budget stops nothing)
         max_t = 2 * plan["timesteps"]
-        tune_config = tune.TuneConfig(
+        settings = tune_config(
             metric=METRIC, mode="max", num_samples=args.samples,
             search_alg=OptunaSearch(seed=args.search_seed),
             scheduler=ASHAScheduler(time_attr="steps", max_t=max_t,
                                     grace_period=min(args.grace * plan["eval_freq"], max_t),
                                     reduction_factor=args.reduction))
     else:
-        tune_config = tune.TuneConfig(num_samples=1)
+        settings = tune_config(num_samples=1)
     return tune.Tuner(trainable(plan["spec_of"], args.cpus_per_trial), param_space=space,
-                      tune_config=tune_config, run_config=run_config(args, plan["exp"]))
+                      tune_config=settings, run_config=run_config(args, plan["exp"]))
 
 
 def run_config(args: Args, exp: Path):

@@ -18,6 +18,13 @@ second training loop:
   ``"host:6379"``, ``"ray://host:10001"``).
 - :func:`run_specs`: a list of :class:`~agents.job.TrainSpec` as a grid of
   trials (``ppo_results.py --ray``), run folders copied back to each ``spec.out``.
+- :func:`tune_config`: the ``tune.TuneConfig`` of every sweep, which reuses a
+  finished trial's worker process for the next trial (``reuse_actors``): a
+  fresh worker imports torch, SB3 and liqenv and sets them up again, which
+  cost each trial after the first wave 10-25 s on the 2-core machine of
+  ``benchmarks/ray_overhead.py``, while the process pool pays it once per
+  process.  Every trial reseeds everything it uses (:func:`agents.job.setup`),
+  as a process of the pool does for its second run.
 
 Only ``ray.tune`` names are used (Ray >= 2.41): ``ray.train`` calls inside
 Tune functions fail on current Ray.
@@ -41,8 +48,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 from .job import TrainSpec, checkpoints, read_state, run_training
 
-__all__ = ["trial", "trainable", "init_ray", "check_address", "run_specs", "SpecTable", "SpecList",
-           "METRIC", "FAIL_ENV"]
+__all__ = ["trial", "trainable", "tune_config", "init_ray", "check_address", "run_specs", "SpecTable",
+           "SpecList", "METRIC", "FAIL_ENV"]
 
 #: What the searcher and ASHA compare: the best validation profit so far (the one ``model.zip`` keeps).
 METRIC = "best_validation_profit"
@@ -97,7 +104,7 @@ def trial(config: dict, spec_of: Callable[[Mapping[str, Any]], TrainSpec], cpus:
     spec = dataclasses.replace(spec, out=run, resume_from=resume_from, force=resume_from is None,
                                progress=False, torch_threads=cpus)
     where = {"node_id": ray.get_runtime_context().get_node_id(), "hostname": socket.gethostname(),
-             "resumed_from_step": start}
+             "worker_pid": os.getpid(), "resumed_from_step": start}
     fail = _fail_marker(spec.seed)
 
     def metrics(state, steps: int, profit: float, final: bool) -> dict:
@@ -159,6 +166,13 @@ def trainable(spec_of: Callable[[Mapping[str, Any]], TrainSpec], cpus_per_trial:
                                {"cpu": cpus_per_trial})
 
 
+def tune_config(**kw: Any):
+    """``tune.TuneConfig(**kw)`` with finished trials' workers reused (module docstring)."""
+    from ray import tune
+
+    return tune.TuneConfig(reuse_actors=True, **kw)
+
+
 # ---------------------------------------------------------------- Ray itself
 def check_address(address: str, timeout: float = 5.0) -> None:
     """ValueError (one line) when ``host:port`` / ``ray://host:port`` does not answer within ``timeout`` s.
@@ -208,7 +222,7 @@ def run_specs(specs: Sequence[TrainSpec], storage: str | Path, name: str, cpus_p
 
     tuner = tune.Tuner(
         trainable(SpecList(tuple(specs)), cpus_per_trial),
-        param_space={"job": tune.grid_search(list(range(len(specs))))},
+        param_space={"job": tune.grid_search(list(range(len(specs))))}, tune_config=tune_config(),
         run_config=tune.RunConfig(name=name, storage_path=str(Path(storage).resolve()), verbose=1,
                                   failure_config=tune.FailureConfig(max_failures=max_failures),
                                   checkpoint_config=tune.CheckpointConfig(num_to_keep=2)))

@@ -165,3 +165,34 @@ def test_evaluate_ray_bad_address_exits_2(capsys):
     assert evaluate.main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "127.0.0.1:1" in err, err
+
+
+@pytest.mark.slow
+def test_trials_reuse_worker_processes_and_carry_no_state_over(tmp_path):
+    """On one CPU the second trial runs in the first one's worker process (``reuse_actors``: no second
+    import of torch and SB3) and, being the same job, trains the same model: nothing of the first trial
+    leaks into it (seeds, torch threads, env state)."""
+    import dataclasses
+
+    import ray
+
+    from agents.sweep import init_ray, run_specs
+
+    argv = ["--mode", "grid", "--storage", str(tmp_path), "--name", "plan"] + TINY
+    plan = sweep.make_plan(sweep.Args(**vars(sweep.build_parser().parse_args(argv))), argv)
+    spec = plan["spec_of"]({"scenario": plan["sids"][0], "seed": 0})
+    specs = [dataclasses.replace(spec, out=tmp_path / name, progress=False) for name in ("a", "b")]
+    init_ray(num_cpus=1)
+    try:
+        run_specs(specs, tmp_path / "storage", "reuse")
+    finally:
+        ray.shutdown()
+    pids = {rep["worker_pid"] for path in (tmp_path / "storage" / "reuse").glob("trial_*")
+            for rep in _reports(str(path))}
+    assert len(pids) == 1, pids
+    runs = [json.loads((tmp_path / name / "results.json").read_text())["results"]["ppo"] for name in ("a", "b")]
+    timings = {"solve_seconds", "act_us"}
+    a, b = ({k: v for k, v in r.items() if k not in timings} for r in runs)
+    assert a == b
+    curves = [json.loads((tmp_path / name / "state.json").read_text())["curve"] for name in ("a", "b")]
+    assert len(curves[0]) == 2 and curves[0] == curves[1]
