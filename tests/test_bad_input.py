@@ -250,3 +250,27 @@ def test_strict_mode_raises_on_forbidden_choices_and_leaves_the_state(name):
             break
     assert raised > 0
     assert issubclass(RuleViolation, ValueError)
+
+
+@pytest.mark.parametrize("demand, field", [
+    ({"kind": "valuation", "arrival_rate": 1e30}, "arrival_rate"),
+    ({"kind": "valuation", "arrival_rate": [5.0, 1e10]}, "arrival_rate[1]"),
+    ({"kind": "elasticity", "base": 1e30}, "base"),
+    ({"kind": "elasticity", "base": 1.0, "lift_start": 1e6}, "lift_start"),
+])
+def test_demand_beyond_the_int64_safe_range_is_refused(demand, field):
+    """A demand the counts cannot hold is a bad scenario, not an overflow in the kernel
+    (test_bombard_api once drew arrival_rate 1e30: on_hand wrapped around and units were lost)."""
+    from liqenv.scenario import Scenario
+
+    sc = liqenv.make_scenario("SingleStore-v0").to_dict()
+    sc["demand"] = demand
+    with pytest.raises(ValueError, match=re.escape(field) + r"=.*must be <="):
+        Scenario.from_dict(sc)
+
+
+def test_the_poisson_draw_is_capped_not_wrapped():
+    from liqenv import _kernels as k
+
+    n = k.poisson1(1e300, np.uint64(1), np.uint64(2), 0)
+    assert 0 < n <= 2 * k.POISSON_MAX
