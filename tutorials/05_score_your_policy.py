@@ -82,11 +82,11 @@ SUITE = "liqenv-bench-v1"  # a shipped suite's name, or a suite YAML file of you
 #
 # * `exact`: the reference is the optimal policy of the scenario's model,
 #   computed exactly: `sdp` (backward induction) on the single-store
-#   scenarios, `exact_dp` on `TwoStore-v1` (notebooks 2 and 4).  Score 1 is
+#   scenarios (notebook 2), `exact_dp` on `TwoStore-v1`.  Score 1 is
 #   then the ceiling: no policy can beat it in expectation, and a measured
 #   score above 1 is sampling noise.
-# * `best-analytic`: no exact optimum can be computed (40 stores over 60
-#   periods), so the reference is the best analytic policy measured
+# * `best-analytic`: no exact optimum can be computed (the chains: up to
+#   40 stores, up to 90 periods), so the reference is the best analytic policy measured
 #   (`store_pds`, `craig_raman`).  Score 1 means "as good as the best known
 #   analytic policy"; above 1 means you beat it, not that you are optimal.
 #
@@ -117,8 +117,9 @@ for s in full.scenarios:
 # `encode_action`, so the same ten lines run on one store or forty.  Where
 # the scenario's rules forbid a markdown (monotone markdowns, minimum hold,
 # step sizes), the env moves it to the nearest allowed one and counts the
-# repair (`strict=True` raises instead; `env.action_masks()` says what is
-# allowed).  It never closes a store and never ships.
+# repair (`info["rule_violations"]`; `strict=True` raises instead, and
+# `env.action_masks()` says what is allowed).  It never closes a store and
+# never ships.
 #
 # `tuned` is a method that *learns*: it picks `Pace`'s opening markdown by
 # the profit it earns on a few training episodes of the scenario at hand,
