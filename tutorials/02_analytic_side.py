@@ -26,11 +26,12 @@
 
 # %%
 # Install liqenv on a hosted notebook service (Colab, Binder, ...); a no-op where it is importable.
-# The URL is where the repository is published: point it at your course's copy.
+# PLACEHOLDER URL: liqenv has no public repository yet. Instructors: set LIQENV_REPO to your course's copy.
+LIQENV_REPO = "git+https://github.com/liqenv/liqenv.git"
 import importlib.util
 
 if importlib.util.find_spec("liqenv") is None:
-    # %pip install -q "liqenv[course] @ git+https://github.com/liqenv/liqenv.git"
+    # %pip install -q "liqenv[course] @ {LIQENV_REPO}"
 
 # %%
 import os

@@ -146,15 +146,14 @@ def plot_performance_profiles(profiles: Mapping[str, np.ndarray], path, taus: Se
     """Write a performance-profile figure: learned methods as curves, analytic policies dashed.
 
     ``profiles`` and ``lines`` map labels to score matrices (matplotlib is imported here,
-    only when a figure is asked for).
+    only when a figure is asked for).  The figure is drawn without pyplot,
+    so the caller's backend (a notebook's inline plots) is left as it was.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     taus = np.linspace(-0.5, 1.5, 201) if taus is None else np.asarray(taus, float)
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     for lab, x in profiles.items():
         ax.plot(taus, performance_profile(x, taus), label=lab)
     for lab, x in (lines or {}).items():
@@ -165,4 +164,3 @@ def plot_performance_profiles(profiles: Mapping[str, np.ndarray], path, taus: Se
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
-    plt.close(fig)

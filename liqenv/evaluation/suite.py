@@ -15,6 +15,12 @@ every scenario with the harness (:func:`liqenv.evaluation.evaluate`,
 common random numbers) and scores it (:mod:`liqenv.evaluation.scores`);
 :func:`suite_report` aggregates; :func:`format_suite_markdown`,
 :func:`write_suite_json` and :func:`write_suite_csv` write it out.
+:meth:`Suite.subset` cuts a suite down (some scenarios, their first
+episodes: a classroom or smoke run), :func:`measure_references` measures a
+suite's floor and reference in this process, and :func:`score_matrix`
+gives one policy's ``(runs, scenarios)`` scores for the functions of
+:mod:`~liqenv.evaluation.scores` (a probability of improvement against any
+policy, say).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -37,8 +43,8 @@ from .stats import ci_halfwidth
 
 __all__ = ["SuiteScenario", "Suite", "SUITES_DIR", "available_suites", "load_suite", "suite_path",
            "references_path", "reference_entry", "results_path", "measured_row", "results_entry",
-           "load_reference_results", "run_suite", "suite_report", "format_suite_markdown",
-           "write_suite_json", "write_suite_csv"]
+           "load_reference_results", "measure_references", "run_suite", "suite_report", "score_matrix",
+           "format_suite_markdown", "write_suite_json", "write_suite_csv"]
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 REFERENCE_KINDS = ("exact", "best-analytic")
@@ -62,6 +68,10 @@ class SuiteScenario:
         """The suite file's fields (what a references file must match)."""
         return {k: getattr(self, k) for k in _FIELDS}
 
+    def with_reference(self, row: Mapping[str, Any]) -> "SuiteScenario":
+        """This scenario with the floor and reference means of a references-file ``row``."""
+        return replace(self, floor_value=float(row["floor_mean"]), reference_value=float(row["reference_mean"]))
+
 
 @dataclass(frozen=True)
 class Suite:
@@ -69,6 +79,37 @@ class Suite:
     path: Path
     scenarios: tuple[SuiteScenario, ...]
     references: dict | None = None  # the references file's contents
+
+    def subset(self, episodes: Mapping[str, int | None]) -> "Suite":
+        """The scenarios named in ``episodes`` (id -> n), each cut to its first ``n`` episodes.
+
+        For a short run (a class, a smoke test): ids as in the suite, the
+        ``liqenv/`` namespace optional; ``None`` keeps all the scenario's
+        episodes.  Episode ``i`` keeps its seed, so the subset plays the
+        suite's own first episodes.  Floor and reference values stay those
+        measured on all of the suite's episodes (the same yardstick; the
+        subset's scores are then noisier and not paired with it): to pair
+        them, :func:`measure_references` on the subset.  ``ValueError`` for
+        an id not in the suite or ``n`` outside ``1..episodes``.
+        """
+        from ..resolve import canonical_scenario
+
+        if not isinstance(episodes, Mapping) or not episodes:
+            raise ValueError(f"episodes={episodes!r}: expected a non-empty mapping scenario id -> episodes")
+        by_id = {s.id: s for s in self.scenarios}
+        out = []
+        for sid, n in episodes.items():
+            s = by_id.get(canonical_scenario(sid)) if isinstance(sid, str) else None
+            if s is None:
+                raise ValueError(f"episodes: scenario {sid!r} is not in suite {self.name!r} "
+                                 f"({', '.join(by_id)})")
+            if n is not None and (isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= s.episodes):
+                raise ValueError(f"episodes[{sid!r}]={n!r}: must be an integer in 1..{s.episodes} "
+                                 "(the suite's episodes of that scenario)")
+            out.append(s if n is None else replace(s, episodes=n))
+        if len({s.id for s in out}) != len(out):
+            raise ValueError(f"episodes: a scenario is named twice ({', '.join(map(str, episodes))})")
+        return replace(self, name=f"{self.name} (subset)", scenarios=tuple(out))
 
 
 def available_suites() -> list[str]:
@@ -157,8 +198,7 @@ def load_suite(name_or_path: str | Path, references: bool = True) -> Suite:
         if r is None or {k: r.get(k) for k in _FIELDS} != e.spec():
             raise ValueError(f"suite {name!r}: the references of {e.id} are missing or were measured "
                              f"for other settings; {fix}")
-        out.append(SuiteScenario(**e.spec(), floor_value=float(r["floor_mean"]),
-                                 reference_value=float(r["reference_mean"])))
+        out.append(e.with_reference(r))
     return Suite(name, path, tuple(out), refs)
 
 
@@ -216,6 +256,24 @@ def load_reference_results(suite: Suite) -> dict[tuple[str, str], dict[str, floa
     return out
 
 
+def measure_references(suite: Suite, workers: int = 1, progress: bool = False) -> Suite:
+    """``suite`` with its floor and reference measured now, on its own episodes and seeds.
+
+    What ``benchmarks/suite_references.py`` stores beside a suite, computed
+    in this process (the floor and reference policies must be registered:
+    ``import baselines``); ``suite.references`` holds the rows.  On a
+    :meth:`Suite.subset` the values are then paired with the policies'
+    episodes (common random numbers).  Exact references can be slow: one
+    ``exact_dp`` solve per ``TwoStore`` episode.
+    """
+    rows = [reference_entry(s, evaluate(s.id, [s.floor, s.reference], s.episodes, seed=s.seed,
+                                        workers=workers, progress=progress, unknown="report"))
+            for s in suite.scenarios]
+    return replace(suite, scenarios=tuple(s.with_reference(r) for s, r in zip(suite.scenarios, rows)),
+                   references={"suite": suite.name, "command": "measure_references (in this process)",
+                               "scenarios": rows})
+
+
 # ------------------------------------------------------------------ running
 def run_suite(suite: Suite, groups: Mapping[str, Sequence[tuple[str, Any]]], workers: int = 1,
               progress: bool = False, vec: str = "auto",
@@ -234,6 +292,10 @@ def run_suite(suite: Suite, groups: Mapping[str, Sequence[tuple[str, Any]]], wor
     the MODEL.md section 7 metrics (means), or ``unsupported``.
     """
     reuse = reuse or {}
+    unmeasured = [s.id for s in suite.scenarios if s.floor_value is None or s.reference_value is None]
+    if unmeasured:
+        raise ValueError(f"suite {suite.name!r}: no floor and reference values for {', '.join(unmeasured)}; "
+                         "load it with its references (load_suite) or measure them (measure_references)")
     rows = []
     for s in suite.scenarios:
         if on_scenario is not None:
@@ -275,6 +337,23 @@ def _score_matrix(rows: list[dict], label: str, ids: list[str]) -> np.ndarray | 
         if "score" in r:
             x[runs.index(r["run"]), ids.index(r["scenario"])] = r["score"]
     return x if np.isfinite(x).all() else None
+
+
+def score_matrix(report: dict, label: str) -> np.ndarray:
+    """Policy ``label``'s normalised scores in a :func:`run_suite` result, shape ``(runs, scenarios)``.
+
+    The input of :mod:`liqenv.evaluation.scores`' aggregates, e.g.
+    ``scores.probability_of_improvement(score_matrix(r, "mine"), score_matrix(r, "practitioner"))``
+    (a single-run policy is a ``(1, scenarios)`` matrix).  ``ValueError``
+    for an unknown label or one unsupported on some scenario.
+    """
+    labels = list(dict.fromkeys(r["policy"] for r in report["rows"]))
+    if label not in labels:
+        raise ValueError(f"label={label!r}: not in this run ({', '.join(labels)})")
+    x = _score_matrix(report["rows"], label, [s["id"] for s in report["scenarios"]])
+    if x is None:
+        raise ValueError(f"label={label!r}: unsupported on some scenario of the suite, no score matrix")
+    return x
 
 
 def suite_report(run: dict, reps: int = 2000, seed: int = 0, plot: str | Path | None = None) -> dict:
