@@ -108,8 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"suite_references.py: error: {cli.one_line(e)}", file=sys.stderr)
         return 2
-    path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
-    results_path(spath).write_text(json.dumps(results, indent=2, allow_nan=False) + "\n")
+    from liqenv.evaluation.report import _clean  # an undefined CI (one episode) is null, not NaN
+
+    path.write_text(json.dumps(_clean(data), indent=2, allow_nan=False) + "\n")
+    results_path(spath).write_text(json.dumps(_clean(results), indent=2, allow_nan=False) + "\n")
     for r in data["scenarios"]:
         print(f"{r['id']}: floor {r['floor']} {r['floor_mean']:.4f} ± {r['floor_ci95']:.4f}, "
               f"reference {r['reference']} ({r['reference_kind']}) {r['reference_mean']:.4f} "
