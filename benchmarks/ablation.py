@@ -49,7 +49,7 @@ from agents.config import load_hyperparams  # noqa: E402
 from liqenv import cli  # noqa: E402
 from liqenv.resolve import resolve_scenario, short_name  # noqa: E402
 from ppo_results import _ci, _fmt, hp_overrides, parse_seeds, train_runs, train_spec  # noqa: E402
-from publish import publish  # noqa: E402
+from publish import publish_with_json  # noqa: E402
 
 POSTERIOR = ("effect_mean", "effect_sd")
 HIDE = "hide_features=" + json.dumps(list(POSTERIOR))
@@ -206,10 +206,7 @@ def main(argv: list[str] | None = None) -> int:
                          f"| {_fmt(r['mean'] / ran[ref], pct=True)} | | |")
         report["scenarios"][sid] = entry
         lines.append("")
-    md = Path(args.md)
-    publish("\n".join(lines), md)
-    md.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {md} and {md.with_suffix('.json')}")
+    publish_with_json(lines, report, args.md)
     return 0
 
 

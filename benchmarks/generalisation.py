@@ -43,7 +43,7 @@ from agents.config import load_hyperparams  # noqa: E402
 from liqenv import cli  # noqa: E402
 from liqenv.resolve import canonical_scenario  # noqa: E402
 from ppo_results import _ci, _fmt, parse_seeds, train_runs, train_spec  # noqa: E402
-from publish import publish  # noqa: E402
+from publish import publish_with_json  # noqa: E402
 
 TARGET = "liqenv/Chain-v1"
 SMALL_STORES = tuple(range(0, 40, 4))
@@ -226,10 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         src = f" (from `{Path(r['copied_from']).name}`, same episodes)" if "copied_from" in r else ""
         lines.append(f"| {b}{src} | | | {_fmt(r['mean'])} | {_fmt(r['ci95'])} "
                      f"| {_fmt(r['mean'] / ran[ref], pct=True)} | |")
-    md = Path(args.md)
-    publish("\n".join(lines), md)
-    md.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {md} and {md.with_suffix('.json')}")
+    publish_with_json(lines, report, args.md)
     return 0
 
 

@@ -56,7 +56,7 @@ from agents.job import read_state, run_training  # noqa: E402
 from liqenv import cli  # noqa: E402
 from liqenv.resolve import canonical_scenario, resolve_scenario, short_name  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/publish.py, also when imported
-from publish import publish  # noqa: E402
+from publish import publish_with_json  # noqa: E402
 
 SINGLE = ("SingleStore-v0", "SingleStoreExp-v1", "SingleStoreWeibull-v1", "Weekend-v0")
 #: Baselines each scenario is compared with (unavailable ones are reported as such).
@@ -348,10 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         import ray
 
         ray.shutdown()
-    md = Path(args.md)
-    publish("\n".join(lines), md)
-    md.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {md} and {md.with_suffix('.json')}")
+    publish_with_json(lines, report, args.md)
     return 0
 
 
