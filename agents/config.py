@@ -29,7 +29,7 @@ SCHEDULES = ("constant", "linear")
 #: finish or its rollout buffer cannot be allocated (a typo, not a setting).
 INT_BOUNDS = {"total_timesteps": 10**9, "n_envs": 2**16, "n_steps": 2**20, "batch_size": 2**24,
               "n_epochs": 10**4, "eval_freq": 10**9, "eval_episodes": 10**6, "embed_dim": 2**14}
-POLICIES = ("mlp", "factored")
+POLICIES = ("mlp", "factored", "per-store")
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,8 @@ class Hyperparams:
             bad("policy", f"expected one of {', '.join(POLICIES)}")
         if self.policy == "factored" and self.algo != "maskable-ppo":
             bad("policy", "factored needs algo maskable-ppo (agents.factored.FactoredMaskablePolicy)")
+        if self.policy == "per-store" and self.algo != "maskable-ppo":
+            bad("policy", "per-store needs algo maskable-ppo (agents.store_agents)")
         if not isinstance(self.ortho_init, bool):
             bad("ortho_init", "must be true or false")
         p0 = self.initial_act_prob
@@ -103,6 +105,8 @@ class Hyperparams:
                 or len(set(hide)) != len(hide)):
             bad("hide_features", "must be a list of distinct per-store feature names, e.g. "
                 "[effect_mean, effect_sd]")
+        if hide and self.policy == "per-store":
+            bad("hide_features", "not supported with policy per-store (the agents' observation columns differ)")
         if hide and self.algo != "maskable-ppo":
             bad("hide_features", "needs algo maskable-ppo (agents.maskable.FastMaskablePolicy)")
         object.__setattr__(self, "hide_features", tuple(hide))
@@ -114,7 +118,8 @@ class Hyperparams:
         rs = self.reward_scale
         if not (rs == "auto" or (isinstance(rs, (int, float)) and not isinstance(rs, bool) and rs > 0)):
             bad("reward_scale", "must be 'auto' or a positive number")
-        if self.batch_size > self.n_envs * self.n_steps:
+        # per-store: a rollout holds n_envs * S * n_steps agent transitions (checked in build_model)
+        if self.policy != "per-store" and self.batch_size > self.n_envs * self.n_steps:
             bad("batch_size", f"larger than a rollout (n_envs * n_steps = {self.n_envs * self.n_steps})")
 
     @classmethod
@@ -228,7 +233,10 @@ def build_model(hp: Hyperparams, venv: Any, seed: int, tensorboard_log: str | No
     ``hp.initial_act_prob`` which action components close stores or ship stock,
     ``hp.hide_features`` which observation columns the policy must not see,
     and ``hp.policy="factored"`` which observation columns and action
-    components belong to which store (:mod:`agents.factored`).
+    components belong to which store (:mod:`agents.factored`);
+    ``hp.policy="per-store"`` needs ``venv`` to be the agents' env
+    (:func:`agents.store_agents.make_store_agents_env`) and trains one
+    network over one store's observation and action (:mod:`agents.store_agents`).
     """
     cls = algo_class(hp.algo)
     policy: Any = "MlpPolicy"
@@ -244,12 +252,23 @@ def build_model(hp: Hyperparams, venv: Any, seed: int, tensorboard_log: str | No
         if hp.initial_act_prob is not None:
             from liqenv.spaces import ActionLayout
 
-            kwargs["policy_kwargs"]["action_logit_bias"] = rare_action_bias(
-                ActionLayout(scenario), float(hp.initial_act_prob))
+            from .store_agents import StoreAgents
+
+            # the components of one action: the chain's, or one store's (per-store)
+            layout = StoreAgents(scenario) if hp.policy == "per-store" else ActionLayout(scenario)
+            kwargs["policy_kwargs"]["action_logit_bias"] = rare_action_bias(layout, float(hp.initial_act_prob))
         if hp.hide_features:
             from .maskable import hidden_columns
 
             kwargs["policy_kwargs"].update(hidden_columns(scenario, hp.hide_features))
+        if hp.policy == "per-store":
+            from .store_agents import PerStoreMaskablePolicy
+
+            policy = PerStoreMaskablePolicy
+            rollout = hp.n_envs * scenario.n_stores * hp.n_steps
+            if hp.batch_size > rollout:
+                raise ValueError(f"hyperparameter batch_size={hp.batch_size!r}: larger than a rollout "
+                                 f"(n_envs * stores * n_steps = {rollout})")
         if hp.policy == "factored":
             from .factored import FactoredMaskablePolicy, policy_kwargs_for
 

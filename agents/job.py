@@ -196,6 +196,14 @@ class _Run:
     model: Any
     train_seed: int
     done_steps: int
+    #: transitions SB3 counts per chain step (S for policy per-store, else 1): the
+    #: job's steps (total_timesteps, eval_freq, curve, checkpoints) are chain steps
+    per_step: int = 1
+
+    @property
+    def steps(self) -> int:
+        """Chain steps trained so far."""
+        return int(self.model.num_timesteps) // self.per_step
 
 
 # ---------------------------------------------------------------- setup
@@ -225,7 +233,12 @@ def setup(spec: TrainSpec) -> _Run:
 
     env0 = make_env(spec.scenario, spec.overrides)
     scale = reward_scale_for(hp, env0.unwrapped.scenario)
-    venv = make_training_env(spec.scenario, hp.n_envs, train_seed, scale, spec.overrides, spec.vec)
+    if hp.policy == "per-store":
+        from .store_agents import make_store_agents_env
+
+        venv = make_store_agents_env(spec.scenario, hp.n_envs, train_seed, scale, spec.overrides, spec.vec)
+    else:
+        venv = make_training_env(spec.scenario, hp.n_envs, train_seed, scale, spec.overrides, spec.vec)
     state = saved or RunState(args={}, hyperparams=hp.to_dict(), scenario_overrides=dict(spec.overrides),
                               reward_scale=scale)
     state.args = dict(spec.record) if spec.record is not None else _record(spec)
@@ -244,7 +257,10 @@ def setup(spec: TrainSpec) -> _Run:
         state.validation_baselines.update(
             {k: {kk: v[kk] for kk in ("mean", "ci95")} if "mean" in v else v
              for k, v in _validate(spec, {b: b for b in missing}).items()})
-    return _Run(spec, out, hp, state, env0, venv, model, train_seed, done)
+    from .store_agents import agent_steps_per_chain_step
+
+    per_step = agent_steps_per_chain_step(hp.policy, env0.unwrapped.scenario)
+    return _Run(spec, out, hp, state, env0, venv, model, train_seed, done, per_step)
 
 
 def _steps_of(checkpoint: Path) -> int:
@@ -286,6 +302,7 @@ def learn(run: _Run, report: Report | None = None) -> bool:
     timer = [time.perf_counter()]
 
     def on_validation(model: Any, steps: int, result: Mapping[str, Any]) -> None:
+        steps //= run.per_step
         if state.record(steps, result):
             model.save(out / "model.zip")
         ckpt = out / "checkpoints" / f"step_{steps}.zip"
@@ -300,15 +317,15 @@ def learn(run: _Run, report: Report | None = None) -> bool:
             report(float(result["mean"]), steps, ckpt)
 
     callback = ValidationCallback(
-        run.hp.eval_freq, lambda model: _validate(run.spec, {"ppo": lambda env: PPOPolicy(model, env)})["ppo"],
-        on_validation, last_validated=state.curve[-1]["timesteps"] if state.curve else None)
-    remaining = run.hp.total_timesteps - run.model.num_timesteps
+        run.hp.eval_freq * run.per_step, lambda model: _validate(run.spec, {"ppo": lambda env: PPOPolicy(model, env)})["ppo"],
+        on_validation, last_validated=state.curve[-1]["timesteps"] * run.per_step if state.curve else None)
+    remaining = run.hp.total_timesteps * run.per_step - run.model.num_timesteps
     if remaining > 0:
         try:
             run.model.learn(remaining, callback=callback, progress_bar=run.spec.progress,
                             reset_num_timesteps=run.spec.resume_from is None, tb_log_name="ppo")
         except KeyboardInterrupt:
-            run.model.save(out / "checkpoints" / f"step_{run.model.num_timesteps}.zip")
+            run.model.save(out / "checkpoints" / f"step_{run.steps}.zip")
             state.save(out / "state.json")
             return False
     elif not (out / "model.zip").exists():
@@ -332,7 +349,7 @@ def final_evaluation(run: _Run) -> dict:
                        unknown="report")
     last = spec.eval_seed + spec.eval_episodes - 1
     print(f"\n{spec.scenario}: best model (step {run.state.best['timesteps']:,} of "
-          f"{run.model.num_timesteps:,}) vs baselines, {spec.eval_episodes} episodes on env seeds "
+          f"{run.steps:,}) vs baselines, {spec.eval_episodes} episodes on env seeds "
           f"{spec.eval_seed}..{last}\n")
     print(format_table(results))
     write_json(results, out / "results.json")
@@ -369,7 +386,7 @@ def write_outputs(run: _Run, results: dict) -> list[str]:
     spec_str = ",".join(["ppo=" + str(out / "model.zip")] + [b for b in spec.baselines if b != "ppo"])
     last = spec.eval_seed + spec.eval_episodes - 1
     notes = [
-        f"Seed {spec.seed}; trained {run.model.num_timesteps:,} steps ({hp.algo}, {spec.vec} env batch) in "
+        f"Seed {spec.seed}; trained {run.steps:,} steps ({hp.algo}, {spec.vec} env batch) in "
         f"{state.train_seconds:.0f} s; model.zip is the best of {len(state.curve)} evaluations on "
         f"validation env seeds {val} (step {best_step:,}).",
         f"Table: {spec.eval_episodes} episodes on env seeds {spec.eval_seed}..{last}, the same for every "
@@ -402,10 +419,10 @@ def run_training(spec: TrainSpec, report: Report | None = None) -> RunResult:
     """
     run = setup(spec)
     if not learn(run, report):
-        return RunResult(run.out, int(run.model.num_timesteps), run.state, interrupted=True)
+        return RunResult(run.out, run.steps, run.state, interrupted=True)
     results = final_evaluation(run)
     write_outputs(run, results)
-    return RunResult(run.out, int(run.model.num_timesteps), run.state, results)
+    return RunResult(run.out, run.steps, run.state, results)
 
 
 def _has_tensorboard() -> bool:

@@ -23,6 +23,11 @@ rule code of :mod:`liqenv.dynamics` a second time, so the adapter does not.
 A MaskablePPO model given only a :class:`~liqenv.scenario.Scenario` raises
 ``ValueError``; a plain PPO model needs no env.
 
+A per-store model (``policy: per-store``, :mod:`agents.store_agents`) is
+recognised by its saved policy class: ``PPOPolicy(path, env)`` then returns
+a :class:`agents.store_agents.StoreAgentsPolicy`, which splits the chain's
+observations and masks into the stores' and assembles the chain action.
+
 The saved model's observation space must equal the scenario's
 (:class:`~liqenv.spaces.ObservationLayout`): a model trained on another
 layout (another chain size, other rules) raises ``ValueError``.
@@ -42,7 +47,7 @@ from liqenv.evaluation.registry import register_loader
 from liqenv.scenario import Scenario
 from liqenv.spaces import ObservationLayout
 
-__all__ = ["PPOPolicy", "detect_algo", "read_zip_data", "load_model", "check_observation_space", "load_ppo"]
+__all__ = ["PPOPolicy", "detect_algo", "is_per_store", "read_zip_data", "load_model", "check_observation_space", "load_ppo"]
 
 
 def _zip_path(path: str | os.PathLike) -> str:
@@ -64,8 +69,8 @@ def read_zip_data(path: str | os.PathLike) -> dict:
         raise ValueError(f"model file {p!r}: not a Stable-Baselines3 model ({type(e).__name__})") from None
 
 
-def detect_algo(path: str | os.PathLike) -> str:
-    """``"ppo"`` or ``"maskable-ppo"``, read from the saved policy class of an SB3 zip."""
+def _policy_class(path: str | os.PathLike) -> tuple[Any, dict]:
+    """The saved policy class of an SB3 zip (None when unreadable) and its JSON entry."""
     data = read_zip_data(path)
     from stable_baselines3.common.save_util import json_to_data
 
@@ -74,6 +79,20 @@ def detect_algo(path: str | os.PathLike) -> str:
         cls = json_to_data(json.dumps({"policy_class": entry})).get("policy_class")
     except Exception:  # noqa: BLE001  (an unreadable class: judge by its module's name)
         cls = None
+    return cls, entry
+
+
+def is_per_store(model: Any) -> bool:
+    """Whether a model (object or zip path) is a per-store model (:mod:`agents.store_agents`)."""
+    if hasattr(model, "policy"):
+        return bool(getattr(type(model.policy), "per_store", False))
+    cls, _ = _policy_class(_zip_path(model))
+    return bool(getattr(cls, "per_store", False))
+
+
+def detect_algo(path: str | os.PathLike) -> str:
+    """``"ppo"`` or ``"maskable-ppo"``, read from the saved policy class of an SB3 zip."""
+    cls, entry = _policy_class(path)
     if isinstance(cls, type):
         return "maskable-ppo" if _is_maskable(cls) else "ppo"
     return "maskable-ppo" if "maskable" in str(entry.get("__module__", "")) else "ppo"
@@ -119,6 +138,19 @@ class PPOPolicy(Policy):
     """
 
     name = "ppo"
+
+    def __new__(cls, model_path: Any = None, *args: Any, **kwargs: Any):
+        # a per-store model acts through agents.store_agents.StoreAgentsPolicy
+        if cls is PPOPolicy and (isinstance(model_path, (str, os.PathLike)) or hasattr(model_path, "policy")):
+            try:
+                per_store = is_per_store(model_path)
+            except ValueError:  # not a model file: __init__ says so
+                per_store = False
+            if per_store:
+                from .store_agents import StoreAgentsPolicy
+
+                cls = StoreAgentsPolicy
+        return super().__new__(cls)
     #: the evaluation harness may step many episodes at once through
     #: :meth:`act_batch` on the native batched env (one ``predict`` call per period)
     batched = True
@@ -144,16 +176,20 @@ class PPOPolicy(Policy):
             self.algo = "maskable-ppo" if _is_maskable(type(model_path.policy)) else "ppo"
         else:
             raise ValueError(f"model_path={model_path!r}: expected a model file or an SB3 model")
+        self._check_spaces(scenario)
+        self.masked = self.algo == "maskable-ppo"
+        if self.masked and self.env is None:
+            raise ValueError(f"model {self.model_path!r} is a MaskablePPO model: pass the env it acts "
+                             "on (its action_masks() are needed), not a scenario")
+
+    def _check_spaces(self, scenario: Scenario) -> None:
+        """``ValueError`` unless the model was trained on this scenario's observation and action spaces."""
         space = (getattr(self.env, "unwrapped", self.env).observation_space if self.env is not None
                  else ObservationLayout(scenario).space)
         check_observation_space(self.model.observation_space, space, self.model_path, scenario.name)
         if self.model.action_space != self.action_layout.space:
             raise ValueError(f"model {self.model_path!r}: action space {self.model.action_space} "
                              f"differs from scenario {scenario.name!r}'s {self.action_layout.space}")
-        self.masked = self.algo == "maskable-ppo"
-        if self.masked and self.env is None:
-            raise ValueError(f"model {self.model_path!r} is a MaskablePPO model: pass the env it acts "
-                             "on (its action_masks() are needed), not a scenario")
 
     def reset(self, seed: int | None = None, scenario: Scenario | None = None) -> None:
         super().reset(seed=seed, scenario=scenario)

@@ -376,6 +376,7 @@ class StepArrays(NamedTuple):
     scaled_shipments: np.ndarray  # (B,) shipments scaled down: one source's fractions summed above 1
     violations: np.ndarray  # (B,)
     done: np.ndarray  # (B,)
+    store_reward: np.ndarray  # (B,S) each store's share of reward (sums to it; see _settle)
     md_bad: np.ndarray  # (B,S) markdown repaired
     close_bad: np.ndarray  # (B,S) closing refused
     ship_bad: np.ndarray  # (B,P) transfer refused
@@ -534,12 +535,13 @@ def _plan_transfers(m, st, d, o, announce, units):
 def _transfer(m, st, o, announce, units):
     t_, close_at, on_hand, pipeline, notice = st.t, st.close_at, st.on_hand, st.pipeline, m.notice
     src, dst, lead, unit_cost, fixed = m.src, m.dst, m.lead, m.ship_cost, m.ship_fixed
-    shipped, cost = o.shipped, o.transfer_cost
+    shipped, cost, share = o.shipped, o.transfer_cost, o.store_reward
     B, S = close_at.shape
     m_rows = m.list_price.shape[0]  # per-copy rows: 1 or B
     for b in range(B):
         row, t = (b if m_rows > 1 else 0), t_[b]
         for s in range(S):
+            share[b, s] = 0.0  # the period's first term of each store's share
             if announce[b, s]:
                 close_at[b, s] = closing_effective(t, notice[row, s])
         tc = 0.0
@@ -548,7 +550,9 @@ def _transfer(m, st, o, announce, units):
             shipped[b, p] = u
             if u > 0:
                 on_hand[b, src[p]] -= u
-            tc += ship_cost(u, unit_cost[row, p], fixed[row, p])
+            c = ship_cost(u, unit_cost[row, p], fixed[row, p])
+            tc += c
+            share[b, src[p]] -= c  # the sender pays
         for p in range(src.shape[0]):
             u = units[b, p]
             if u > 0:
@@ -618,7 +622,7 @@ def _sell_and_charge(m, dm, st, o, wanted):
     """Sales, revenue and fixed costs; each store's effect posterior takes in
     what it sold (MODEL.md section 6)."""
     t_, close_at, on_hand, locked = st.t, st.close_at, st.on_hand, st.locked
-    price, sold, revenue, op_cost = o.price, o.sold, o.revenue, o.operating_cost
+    price, sold, revenue, op_cost, share = o.price, o.sold, o.revenue, o.operating_cost, o.store_reward
     lock_period, operating, locked_rent = m.lock_period, m.operating, m.locked_rent
     var0, eff_w, eff_wy, selling = m.effect_var0, st.effect_w, st.effect_wy, m.selling
     base, lift, elasticity, beta, z0 = dm.base, dm.lift, dm.elasticity, dm.beta, dm.z0
@@ -646,11 +650,14 @@ def _sell_and_charge(m, dm, st, o, wanted):
                     eff_w[b, s] += 1.0 / var
                     eff_wy[b, s] += y / var
             on_hand[b, s] -= sl
-            rev += sl * price[b, s]
+            r_s = sl * price[b, s]
+            rev += r_s
             if m.has_lock and lock_triggers(t, lock_period[row, s], closed):
                 locked[b, s] = True
-            op += period_cost(closed, m.has_lock and locked[b, s], operating[row, s, t],
+            c_s = period_cost(closed, m.has_lock and locked[b, s], operating[row, s, t],
                               locked_rent[row, s, t])
+            op += c_s
+            share[b, s] += r_s - c_s
         revenue[b] = rev
         op_cost[b] = op
 
@@ -659,7 +666,7 @@ def _sell_and_charge(m, dm, st, o, wanted):
 @njit(**_FLAGS)
 def _salvage_and_deliver(m, st, o):
     t_, close_at, on_hand, pipeline, salvaged = st.t, st.close_at, st.on_hand, st.pipeline, o.salvaged
-    holding, holding_cost = m.holding, o.holding_cost
+    holding, holding_cost, share = m.holding, o.holding_cost, o.store_reward
     B, S, Lp = pipeline.shape
     m_rows = m.list_price.shape[0]  # per-copy rows: 1 or B
     for b in range(B):
@@ -692,15 +699,23 @@ def _salvage_and_deliver(m, st, o):
         # included (units still in transit are not charged; MODEL.md section 5)
         for s in range(S):
             hold_units += on_hand[b, s]
+            if not last:
+                share[b, s] -= holding[row, 0] * on_hand[b, s]
         holding_cost[b] = 0.0 if last else holding[row, 0] * hold_units
 
 
 # ---- phase 5: the period's reward and the episode's totals
 @njit(**_FLAGS)
 def _settle(m, st, o):
+    """The period's reward (MODEL.md section 5) and each store's share of it,
+    ``store_reward``: its revenue, less its operating cost (locked rent
+    included), its holding cost and the transfer cost of what it sends, plus
+    its salvage value; each term is added in the phase that computes it, so
+    the shares sum to ``reward`` to float rounding."""
     t_, last_sold, sold_total = st.t, st.last_sold, st.sold_total
     salvaged_total, profit_total = st.salvaged_total, st.profit_total
     salvaged, sold, salvage_price, reward, done = o.salvaged, o.sold, m.salvage_price, o.reward, o.done
+    share = o.store_reward
     revenue, op, hc, tc, value = o.revenue, o.operating_cost, o.holding_cost, o.transfer_cost, o.salvage_value
     B, S = sold.shape
     m_rows = m.list_price.shape[0]  # per-copy rows: 1 or B
@@ -710,7 +725,9 @@ def _settle(m, st, o):
         salv_n = 0
         sold_n = 0
         for s in range(S):
-            salv_val += salvaged[b, s] * salvage_price[row, s]
+            v_s = salvaged[b, s] * salvage_price[row, s]
+            salv_val += v_s
+            share[b, s] += v_s
             salv_n += salvaged[b, s]
             sold_n += sold[b, s]
             last_sold[b, s] = sold[b, s]

@@ -236,6 +236,10 @@ class StepResult:
     scaled_shipments: np.ndarray  # (B,) shipments scaled down: one source's fractions above 1
     violations: np.ndarray  # (B,) rule repairs made
     done: np.ndarray  # (B,) episode over
+    #: (B,S) store s's share of ``reward``: its revenue - operating cost (locked rent
+    #: included) - holding cost of the units it carries on - transfer cost of what it
+    #: sends + its salvage value; sums over stores to ``reward`` (to float rounding)
+    store_reward: np.ndarray
 
 
 # ------------------------------------------------------------------ reset
@@ -363,7 +367,7 @@ def step(p: Params, s: State, d: Decision, copies: np.ndarray | None = None,
                    salvage_value=e(B), reward=e(B), sold=e((B, S), np.int64),
                    salvaged=e((B, S), np.int64), price=e((B, S)), shipped=e((B, P), np.int64),
                    cancelled_shipments=e(B, np.int64), scaled_shipments=e(B, np.int64),
-                   violations=e(B, np.int64), done=e(B, np.bool_))
+                   violations=e(B, np.int64), done=e(B, np.bool_), store_reward=e((B, S)))
     md_bad, close_bad, ship_bad = e((B, S), np.bool_), e((B, S), np.bool_), e((B, P), np.bool_)
     ship_cut = e((B, P), np.bool_)
     # plain tuples in the field order of the kernel's records (see liqenv._kernels)
@@ -374,7 +378,7 @@ def step(p: Params, s: State, d: Decision, copies: np.ndarray | None = None,
         (md, cl, sh),
         (r.revenue, r.operating_cost, r.holding_cost, r.transfer_cost, r.salvage_value, r.reward,
          r.sold, r.salvaged, r.price, r.shipped, r.cancelled_shipments, r.scaled_shipments, r.violations,
-         r.done, md_bad, close_bad, ship_bad, ship_cut),
+         r.done, r.store_reward, md_bad, close_bad, ship_bad, ship_cut),
         strict)
     if n_bad and strict:
         parts = []
