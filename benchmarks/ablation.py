@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="hyperparameter override for every variant (repeatable; as train.py --set)")
     p.add_argument("--baselines", default="practitioner",
                    help="comma-separated baselines evaluated on the same episodes")
+    p.add_argument("--variants", default=",".join(slug for slug, _ in VARIANTS.values()),
+                   help="comma-separated variants to run (" + ", ".join(slug for slug, _ in VARIANTS.values()) + ")")
     p.add_argument("--runs", default="runs/ablation", help="folder of the variants' training runs")
     p.add_argument("--published-runs", default="runs/ppo_results",
                    help="folder of benchmarks/ppo_results.py's runs (reused for the published variant)")
@@ -103,7 +105,7 @@ def variant_runs(sid: str, seeds: list[int], args) -> dict[str, dict[int, Path]]
     out: dict[str, dict[int, Path]] = {}
     specs = []
     for label, (slug, sets) in VARIANTS.items():
-        if HIDE in sets and not _has_posterior(sid):
+        if slug not in args.variants.split(",") or (HIDE in sets and not _has_posterior(sid)):
             continue
         ns = argparse.Namespace(set=[*args.set, *sets], timesteps=args.timesteps, force=args.force, vec=None,
                                 eval_seed=args.eval_seed)
@@ -130,6 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         sids = [resolve_scenario(s.strip())[0] for s in args.scenarios.split(",") if s.strip()]
         seeds = parse_seeds(args.seeds, sids)
+        slugs = [v.strip() for v in args.variants.split(",") if v.strip()]
+        known = [slug for slug, _ in VARIANTS.values()]
+        if not slugs or any(v not in known for v in slugs) or slugs[0] != known[0]:
+            raise ValueError(f"--variants {args.variants!r}: a comma-separated subset of {', '.join(known)}, "
+                             f"starting with {known[0]} (the model the others are compared with)")
         common = argparse.Namespace(set=args.set, timesteps=args.timesteps)
         for sid in sids:
             if load_hyperparams(sid, hp_overrides(common)).algo != "maskable-ppo":
@@ -193,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             diff = "" if label == full else f"{np.mean(diffs):+,.2f}"
             lines.append(f"| {label} | {len(seeds)} | {max(steps):,} | {_fmt(float(means.mean()))} "
                          f"| {_fmt(_ci(means))} | {share} | {', '.join(_fmt(float(m)) for m in means)} | {diff} |")
-        if not any(HIDE in VARIANTS[label][1] for label in runs):
+        if not _has_posterior(sid):
             lines.append(f"| without posterior | | | n/a: {short_name(sid)} has no hidden store effect (its "
                          f"demand is observed), so there are no posterior columns to hide | | | | |")
         for b in bl:
@@ -205,6 +212,10 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(f"| {b} | | | {_fmt(r['mean'])} | {_fmt(r['ci95'])} "
                          f"| {_fmt(r['mean'] / ran[ref], pct=True)} | | |")
         report["scenarios"][sid] = entry
+        skipped = [label for label, (slug, sets) in VARIANTS.items()
+                   if slug not in slugs and (HIDE not in sets or _has_posterior(sid))]
+        if skipped:
+            lines += ["", f"Not run this time (`--variants`): {', '.join(skipped)}."]
         lines.append("")
     publish_with_json(lines, report, args.md)
     return 0

@@ -69,3 +69,14 @@ def test_bad_input_is_one_line_and_exit_2(argv, msg, capsys):
     assert ablation.main(argv) == 2
     err = capsys.readouterr().err
     assert msg in err and err.count("\n") == 1
+
+
+def test_variants_choose_the_rows_and_must_start_with_the_full_model(tmp_path, monkeypatch, capsys):
+    trained = []
+    monkeypatch.setattr(ablation, "train_runs", lambda specs, workers: trained.extend(specs))
+    args = ablation.build_parser().parse_args(["--runs", str(tmp_path), "--published-runs", str(tmp_path / "p"),
+                                               "--variants", "factored,mlp", *TINY])
+    runs = ablation.variant_runs("liqenv/Chain-v1", [0], args)
+    assert list(runs) == ["factored, with posterior", "flat MLP, with posterior"]
+    assert ablation.main(["--variants", "mlp,factored"]) == 2
+    assert "starting with factored" in capsys.readouterr().err
