@@ -31,12 +31,12 @@ PRODUCERS = {
     "ppo": "python benchmarks/ppo_results.py",
     "ppo_multistore": "python benchmarks/ppo_results.py --scenarios TwoStore-v1 --seeds 0,1,2,3,4 "
                       "--eval-episodes 300 --workers 2 --md benchmarks/results/ppo_multistore.md",
-    "ppo_chain": "python benchmarks/ppo_results.py --scenarios Chain-v1 --seeds 0,1,2,3,4 "
+    "ppo_chain": "python benchmarks/ppo_results.py --scenarios Chain-v1 --seeds 0,1,2 "
                  "--eval-episodes 20 --baselines practitioner,store_pds --workers 2 --md benchmarks/results/ppo_chain.md",
     "ppo_transferchain": "python benchmarks/ppo_results.py --scenarios TransferChain-v1 --seeds 0,1,2,3,4 "
                          "--eval-episodes 20 --workers 2 --md benchmarks/results/ppo_transferchain.md",
     "ablation": "python benchmarks/ablation.py --scenarios TwoStore-v1,Chain-v1 --seeds 0 --eval-episodes 20 "
-                "--workers 2 --md benchmarks/results/ablation.md",
+                "--workers 1 --variants factored,factored-noposterior,mlp --md benchmarks/results/ablation.md",
     "generalisation": "python benchmarks/generalisation.py --seeds 0,1 --eval-episodes 20 --workers 2 "
                       "--baselines practitioner --baseline-results benchmarks/results/ppo_chain.json "
                       "--md benchmarks/results/generalisation.md",
