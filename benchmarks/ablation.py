@@ -48,7 +48,7 @@ import numpy as np  # noqa: E402
 from agents.config import load_hyperparams  # noqa: E402
 from liqenv import cli  # noqa: E402
 from liqenv.resolve import resolve_scenario, short_name  # noqa: E402
-from ppo_results import _ci, _fmt, hp_overrides, parse_seeds, train_runs, train_spec  # noqa: E402
+from ppo_results import _ci, _fmt, add_run_options, hp_overrides, parse_seeds, train_runs, train_spec  # noqa: E402
 from publish import publish_with_json  # noqa: E402
 
 POSTERIOR = ("effect_mean", "effect_sd")
@@ -79,10 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", default="runs/ablation", help="folder of the variants' training runs")
     p.add_argument("--published-runs", default="runs/ppo_results",
                    help="folder of benchmarks/ppo_results.py's runs (reused for the published variant)")
-    p.add_argument("--md", default="benchmarks/results/ablation.md", help="markdown output (JSON beside it)")
-    p.add_argument("--workers", type=cli.count(1, 1024), default=1,
-                   help="training runs at a time, and processes for the evaluation")
-    p.add_argument("--force", action="store_true", help="retrain runs that already exist")
+    add_run_options(p, "benchmarks/results/ablation.md")
     return p
 
 

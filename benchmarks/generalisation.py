@@ -42,7 +42,7 @@ import numpy as np  # noqa: E402
 from agents.config import load_hyperparams  # noqa: E402
 from liqenv import cli  # noqa: E402
 from liqenv.resolve import canonical_scenario  # noqa: E402
-from ppo_results import _ci, _fmt, parse_seeds, train_runs, train_spec  # noqa: E402
+from ppo_results import _ci, _fmt, add_run_options, parse_seeds, train_runs, train_spec  # noqa: E402
 from publish import publish_with_json  # noqa: E402
 
 TARGET = "liqenv/Chain-v1"
@@ -129,10 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", default="runs/generalisation", help="folder of the small-chain runs")
     p.add_argument("--chain-runs", default="runs/ppo_results/Chain-v1",
                    help="folder of the Chain-v1 runs of benchmarks/ppo_results.py (seed<k>/model.zip)")
-    p.add_argument("--md", default="benchmarks/results/generalisation.md", help="markdown output (JSON beside it)")
-    p.add_argument("--workers", type=cli.count(1, 1024), default=1,
-                   help="training runs at a time, and processes for the evaluation")
-    p.add_argument("--force", action="store_true", help="retrain small-chain runs that already exist")
+    add_run_options(p, "benchmarks/results/generalisation.md")
     return p
 
 

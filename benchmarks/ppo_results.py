@@ -106,6 +106,14 @@ NOTES = {"SingleStoreExp-v1": _CAP.format("3.0", "Exponential(1)"),
          "SingleStoreWeibull-v1": _CAP.format("1.5", "Weibull(4)")}
 
 
+def add_run_options(p: argparse.ArgumentParser, md: str) -> None:
+    """``--md``, ``--workers`` and ``--force``: the options every training-table script shares."""
+    p.add_argument("--md", default=md, help="markdown output (JSON beside it)")
+    p.add_argument("--workers", type=cli.count(1, 1024), default=1,
+                   help="training runs at a time, and processes for the evaluation")
+    p.add_argument("--force", action="store_true", help="retrain runs that already exist")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = cli.Parser(prog="ppo_results.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--scenarios", default=",".join(SINGLE), help="comma-separated scenario ids")
@@ -115,10 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-episodes", type=cli.count(), default=1000, help="evaluation episodes per policy")
     p.add_argument("--eval-seed", type=cli.seed, default=0, help="env seed of the first evaluation episode")
     p.add_argument("--runs", default="runs/ppo_results", help="folder of the training runs")
-    p.add_argument("--md", default="benchmarks/results/ppo.md", help="markdown output (JSON beside it)")
-    p.add_argument("--workers", type=cli.count(1, 1024), default=1,
-                   help="training runs at a time, and processes for the evaluation")
-    p.add_argument("--force", action="store_true", help="retrain runs that already exist")
+    add_run_options(p, "benchmarks/results/ppo.md")
     p.add_argument("--vec", choices=("native", "dummy"), default=None, help="train.py --vec")
     p.add_argument("--ray", action="store_true",
                    help="train the runs as Ray Tune trials (agents.sweep; a local Ray on this machine's cores)")
