@@ -276,3 +276,11 @@ def play_checked(env: gym.Env, policy: Any, seeds: range) -> list[np.ndarray]:
             assert info["rule_violations"] == 0
             actions.append(a)
     return actions
+
+
+#: A two-scenario suite small enough for tests (floor fp, reference sdp; suite seeds).
+TINY_SUITE = """name: tiny
+scenarios:
+  - {id: SingleStore-v0, episodes: 6, seed: 5000000, floor: fp, reference: sdp, reference_kind: exact}
+  - {id: liqenv/Weekend-v0, episodes: 6, seed: 5400000, floor: fp, reference: sdp, reference_kind: exact}
+"""

@@ -20,12 +20,9 @@ from liqenv.evaluation.suite import available_suites, load_suite, references_pat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import suite_references  # noqa: E402
+from helpers import TINY_SUITE  # noqa: E402
 
-TINY = """name: tiny
-scenarios:
-  - {id: SingleStore-v0, episodes: 6, seed: 5000000, floor: fp, reference: sdp, reference_kind: exact}
-  - {id: liqenv/Weekend-v0, episodes: 6, seed: 5400000, floor: fp, reference: sdp, reference_kind: exact}
-"""
+TINY = TINY_SUITE
 
 USER_MODULE = """
 class Half:
