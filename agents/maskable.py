@@ -154,10 +154,10 @@ def hidden_columns(scenario: Any, names: Any) -> dict[str, Any]:
     """
     from liqenv.spaces import ObservationLayout
 
+    features = ObservationLayout(scenario).feature_names()
     cols: list[int] = []
     for name in names:
-        hit = [c for c, full in enumerate(ObservationLayout(scenario).feature_names())
-               if full == name or full.partition(".")[2] == name]
+        hit = [c for c, full in enumerate(features) if full == name or full.partition(".")[2] == name]
         if not hit:
             raise ValueError(f"hide_features: {name!r} is not an observation feature of scenario "
                              f"{scenario.name!r}")

@@ -52,12 +52,9 @@ SMALL_FILE = ROOT / "benchmarks" / "scenarios" / "chain10.yaml"
 
 def small_chain() -> "object":
     """``Chain-v1`` restricted to :data:`SMALL_STORES` (same per-store rules and features)."""
-    from liqenv.presets import make_scenario
+    from liqenv.presets import sub_chain
 
-    sc = make_scenario("Chain-v1")
-    return dataclasses.replace(
-        sc, name="Chain10", stores=tuple(sc.stores[s] for s in SMALL_STORES),
-        demand=dataclasses.replace(sc.demand, base=tuple(sc.demand.base[s] for s in SMALL_STORES)))
+    return dataclasses.replace(sub_chain(SMALL_STORES), name="Chain10")
 
 
 def write_small_chain(path: Path | None = None) -> Path:

@@ -10,6 +10,7 @@ the README's scenario table.
 from __future__ import annotations
 
 import itertools
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -18,7 +19,7 @@ import numpy as np
 from .scenario import (ElasticityDemand, LeaseTerms, MarkdownRules, Scenario, StoreParams,
                        TransferNetwork, UnknownField, ValuationDemand, apply_overrides)
 
-__all__ = ["PRESETS", "GENERATORS", "TwoStoreGrid", "make_scenario"]
+__all__ = ["PRESETS", "GENERATORS", "TwoStoreGrid", "make_scenario", "sub_chain"]
 
 #: Yang et al. price freely each period (their SDP and PDS); no business rules.
 _FREE_PRICES = MarkdownRules(monotone=False)
@@ -298,3 +299,15 @@ def make_scenario(name: str, **overrides: Any) -> Scenario:
     if key not in PRESETS:
         raise ValueError(f"scenario={name!r}: unknown; registered: {', '.join(PRESETS)}")
     return apply_overrides(PRESETS[key](), overrides)
+
+
+def sub_chain(stores: Any, name: str = "Chain-v1") -> Scenario:
+    """Preset ``name`` restricted to ``stores`` (indices): the same per-store leases, rules,
+    demand and observation features, fewer stores.  For chains without transfers (a
+    transfer network would have to be cut too): ``ValueError`` otherwise."""
+    sc = make_scenario(name)
+    if sc.transfers is not None:
+        raise ValueError(f"sub_chain: {name!r} has transfers; only chains without them can be cut")
+    stores = list(stores)
+    return dataclasses.replace(sc, stores=tuple(sc.stores[s] for s in stores),
+                               demand=dataclasses.replace(sc.demand, base=tuple(sc.demand.base[s] for s in stores)))

@@ -232,14 +232,7 @@ def tiny_network(S: int, lead: int, unit_cost: float = 0.0, fixed_cost: float = 
 CHAIN_TEN = (*range(0, 5), *range(35, 40))
 
 
-def sub_chain(stores, name: str = "Chain-v1") -> Scenario:
-    """``name`` (a chain preset) restricted to ``stores``: the same per-store leases, rules,
-    demand and features, fewer stores (so episodes cost less)."""
-    from liqenv import make_scenario
-
-    sc = make_scenario(name)
-    return dataclasses.replace(sc, stores=tuple(sc.stores[s] for s in stores),
-                               demand=dataclasses.replace(sc.demand, base=tuple(sc.demand.base[s] for s in stores)))
+from liqenv.presets import sub_chain  # noqa: E402  (re-exported: the tests' name for it)
 
 
 def rules_scenario(**rule_kw) -> Scenario:
