@@ -151,6 +151,10 @@ def make_spec(args: Args, given: set[str], argv: list[str] | None = None) -> Tra
         sid, _ = resolve_scenario(args.scenario, **sc_over)  # a bad id, file or scenario field fails here
         hp = load_hyperparams(sid, hp_over, args.hyperparams)
         env = make_env(sid, sc_over)
+        if hp.warm_start is not None:
+            from agents.imitation import check_warm_start
+
+            check_warm_start(hp.warm_start)
     except (ValueError, TypeError) as e:
         raise UsageError(str(e)) from None
     if env.unwrapped.action_layout.kind == "box" and hp.algo == "maskable-ppo":

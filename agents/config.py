@@ -28,7 +28,8 @@ SCHEDULES = ("constant", "linear")
 #: Upper bounds of the integer hyperparameters: beyond them a run cannot
 #: finish or its rollout buffer cannot be allocated (a typo, not a setting).
 INT_BOUNDS = {"total_timesteps": 10**9, "n_envs": 2**16, "n_steps": 2**20, "batch_size": 2**24,
-              "n_epochs": 10**4, "eval_freq": 10**9, "eval_episodes": 10**6, "embed_dim": 2**14}
+              "n_epochs": 10**4, "eval_freq": 10**9, "eval_episodes": 10**6, "embed_dim": 2**14,
+              "warm_start_episodes": 10**5, "warm_start_epochs": 10**4}
 POLICIES = ("mlp", "factored", "per-store")
 
 
@@ -58,6 +59,9 @@ class Hyperparams:
     initial_act_prob: Any = None
     hide_features: tuple[str, ...] = ()
     reward_scale: Any = "auto"
+    warm_start: Any = None
+    warm_start_episodes: int = 32
+    warm_start_epochs: int = 30
     eval_freq: int = 25_000
     eval_episodes: int = 200
     scenario: str = field(default="", compare=False)
@@ -110,6 +114,12 @@ class Hyperparams:
         if hide and self.algo != "maskable-ppo":
             bad("hide_features", "needs algo maskable-ppo (agents.maskable.FastMaskablePolicy)")
         object.__setattr__(self, "hide_features", tuple(hide))
+        ws = self.warm_start
+        if ws is not None:
+            if not isinstance(ws, str) or not ws:
+                bad("warm_start", "must be null or a baseline name, e.g. store_pds")
+            if self.algo != "maskable-ppo" or self.policy == "per-store":
+                bad("warm_start", "needs algo maskable-ppo with policy mlp or factored (agents.imitation)")
         arch = self.net_arch
         if (not isinstance(arch, (list, tuple)) or not arch
                 or any(isinstance(h, bool) or not isinstance(h, int) or not 1 <= h <= 2**16 for h in arch)):

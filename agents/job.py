@@ -49,7 +49,7 @@ VALIDATION_SEED = 1_000_000
 TRAIN_SEED_STRIDE = 10_000_000
 #: Files and folders a run writes into its folder (the only ones ``force`` removes).
 OUTPUTS = ("model.zip", "results.json", "report.md", "learning_curve.png", "policy.png", "state.json",
-           "checkpoints", "tb")
+           "checkpoints", "tb", "warm_start.zip")
 #: ``report(validation_profit, steps, checkpoint_path)``, called after each validation.
 Report = Callable[[float, int, Path], None]
 
@@ -110,6 +110,8 @@ class RunState:
     best: dict[str, Any] | None = None
     validation_baselines: dict[str, Any] = field(default_factory=dict)
     train_seconds: float = 0.0
+    #: behaviour cloning before PPO (hyperparameter warm_start): agents.imitation.behaviour_clone's statistics
+    warm_start: dict[str, Any] | None = None
 
     def record(self, steps: int, result: Mapping[str, Any]) -> bool:
         """Add a validation to the curve; True when it is the best so far."""
@@ -247,6 +249,8 @@ def setup(spec: TrainSpec) -> _Run:
     tb = str(out / "tb") if _has_tensorboard() else None
     if spec.resume_from is None:
         model = build_model(hp, venv, seed=spec.seed, tensorboard_log=tb)
+        if hp.warm_start is not None:
+            state.warm_start = _warm_start(spec, model, scale)
     else:
         model = algo_class(hp.algo).load(spec.resume_from, env=venv, device="cpu", tensorboard_log=tb)
         print(f"resuming {out} from step {done:,}")
@@ -261,6 +265,28 @@ def setup(spec: TrainSpec) -> _Run:
 
     per_step = agent_steps_per_chain_step(hp.policy, env0.unwrapped.scenario)
     return _Run(spec, out, hp, state, env0, venv, model, train_seed, done, per_step)
+
+
+def _warm_start(spec: TrainSpec, model: Any, scale: float) -> dict[str, Any]:
+    """Behaviour-clone ``hp.warm_start`` into ``model`` (:mod:`agents.imitation`); saves ``warm_start.zip``.
+
+    The demonstrations are cached in ``<out>/../demos/``, shared by the
+    training seeds of one scenario.
+    """
+    from .imitation import behaviour_clone, demonstrations
+
+    hp, out = spec.hyperparams, Path(spec.out)
+    t0 = time.perf_counter()
+    demos = demonstrations(spec.scenario, hp.warm_start, hp.warm_start_episodes, hp.gamma, spec.overrides,
+                           workers=spec.workers, cache=out.parent / "demos")
+    t1 = time.perf_counter()
+    stats = behaviour_clone(model, demos, scale, hp.warm_start_epochs, seed=spec.seed)
+    model.save(out / "warm_start.zip")
+    stats.update(baseline=hp.warm_start, demo_seconds=t1 - t0, clone_seconds=time.perf_counter() - t1)
+    print(f"warm start from {hp.warm_start}: {stats['episodes']} episodes ({stats['steps']:,} steps, "
+          f"mean profit {stats['demo_profit']:,.2f}); agreement {stats['agreement']:.3f} after "
+          f"{hp.warm_start_epochs} epochs")
+    return stats
 
 
 def _steps_of(checkpoint: Path) -> int:
@@ -320,6 +346,11 @@ def learn(run: _Run, report: Report | None = None) -> bool:
         run.hp.eval_freq * run.per_step, lambda model: _validate(run.spec, {"ppo": lambda env: PPOPolicy(model, env)})["ppo"],
         on_validation, last_validated=state.curve[-1]["timesteps"] * run.per_step if state.curve else None)
     remaining = run.hp.total_timesteps * run.per_step - run.model.num_timesteps
+    if state.warm_start is not None and not state.curve:
+        # the clone itself is a candidate of the model selection (step 0 of the curve):
+        # fine-tuning that only loses keeps the clone as model.zip
+        callback.init_callback(run.model)
+        callback.run_validation()
     if remaining > 0:
         try:
             run.model.learn(remaining, callback=callback, progress_bar=run.spec.progress,

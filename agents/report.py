@@ -81,8 +81,13 @@ def policy_table(env: Any, act: Callable[[np.ndarray], Any], max_points: int = 1
     itself would follow: last sales = the units sold so far spread evenly
     over the periods played, ``round((N - units) / t)``, and last markdown =
     the policy's own choice one period earlier with those units more on hand.
+    A masked policy (MaskablePPO) reads its mask from ``env``, which is
+    reset first if it has no episode yet (a single store's mask allows
+    every price then).
     """
     u = env.unwrapped
+    if u.state is None:
+        env.reset(seed=0)
     sc = u.scenario
     N, T = int(sc.total_inventory), int(sc.horizon)
     lp = float(sc.list_price[0])
