@@ -42,7 +42,8 @@ import numpy as np  # noqa: E402
 from agents.config import load_hyperparams  # noqa: E402
 from liqenv import cli  # noqa: E402
 from liqenv.resolve import canonical_scenario  # noqa: E402
-from ppo_results import _ci, _fmt, add_run_options, parse_seeds, train_runs, train_spec  # noqa: E402
+from ppo_results import (_ci, _fmt, add_baseline_results_option, add_run_options, copied_baselines,  # noqa: E402
+                         parse_seeds, train_runs, train_spec)
 from publish import publish_with_json  # noqa: E402
 
 TARGET = "liqenv/Chain-v1"
@@ -87,29 +88,6 @@ class Transferred:
         return PPOPolicy(transfer(model, env), env)
 
 
-def copied_baselines(args, replayed: tuple[str, ...]) -> dict[str, dict]:
-    """Baseline rows of ``--baseline-results`` (a ``ppo_results.py`` JSON) on the same Chain-v1 episodes.
-
-    The analytic policies are deterministic given the episode's seed, so
-    their profits on the same env seeds are the same numbers; copying them
-    saves re-solving ``store_pds`` for every chain episode.  ValueError when
-    the file's episodes differ from ``--eval-seed``/``--eval-episodes``.
-    """
-    if args.baseline_results is None:
-        return {}
-    try:
-        data = json.loads(Path(args.baseline_results).read_text())
-        entry = data["scenarios"][TARGET]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise ValueError(f"--baseline-results {args.baseline_results!r}: not a ppo_results.py JSON with "
-                         f"{TARGET}") from None
-    if (data.get("eval_seed"), data.get("eval_episodes")) != (args.eval_seed, args.eval_episodes):
-        raise ValueError(f"--baseline-results {args.baseline_results!r}: its episodes (seed "
-                         f"{data.get('eval_seed')}, {data.get('eval_episodes')} episodes) are not --eval-seed "
-                         f"{args.eval_seed}, --eval-episodes {args.eval_episodes}")
-    return {b: r for b, r in entry["baselines"].items() if b not in replayed and "mean" in r}
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = cli.Parser(prog="generalisation.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", default="0,1", help="comma-separated training seeds (small chain and Chain-v1)")
@@ -120,9 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-episodes", type=cli.count(), default=20, help="evaluation episodes per policy")
     p.add_argument("--eval-seed", type=cli.seed, default=0, help="env seed of the first evaluation episode")
     p.add_argument("--baselines", default="practitioner,store_pds", help="baselines on the same episodes")
-    p.add_argument("--baseline-results", default=None,
-                   help="JSON of benchmarks/ppo_results.py on Chain-v1 with the same episodes: its baseline rows "
-                        "are copied (not replayed) for the baselines not in --baselines")
+    add_baseline_results_option(p)
     p.add_argument("--runs", default="runs/generalisation", help="folder of the small-chain runs")
     p.add_argument("--chain-runs", default="runs/ppo_results/Chain-v1",
                    help="folder of the Chain-v1 runs of benchmarks/ppo_results.py (seed<k>/model.zip)")
@@ -150,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         sets = [f"{k}={json.dumps(v)}" for k, v in {**hp.to_dict(), **extra}.items()
                 if k != "total_timesteps"]
         bl = tuple(b.strip() for b in args.baselines.split(",") if b.strip())
-        copied = copied_baselines(args, bl)
+        copied = copied_baselines(args.baseline_results, TARGET, args.eval_seed, args.eval_episodes, skip=bl)
     except ValueError as e:
         print(f"generalisation.py: error: {cli.one_line(e)}", file=sys.stderr)
         return 2
@@ -182,8 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     res = evaluate(TARGET, policies, episodes=args.eval_episodes, seed=args.eval_seed, workers=args.workers,
                    unknown="report")["results"]
     eval_s = time.perf_counter() - t0
-    for b, r in copied.items():
-        res[b] = {**r, "copied_from": args.baseline_results}
+    res.update(copied)
     bl = bl + tuple(copied)
     ran = {b: res[b]["mean"] for b in bl if "mean" in res[b]}
     ref = "store_pds" if "store_pds" in ran else (max(ran, key=ran.get) if ran else None)

@@ -51,7 +51,7 @@ if str(ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from agents.config import load_hyperparams  # noqa: E402
+from agents.config import Hyperparams, load_hyperparams  # noqa: E402
 from agents.job import read_state, run_training  # noqa: E402
 from liqenv import cli  # noqa: E402
 from liqenv.resolve import canonical_scenario, resolve_scenario, short_name  # noqa: E402
@@ -114,6 +114,41 @@ def add_run_options(p: argparse.ArgumentParser, md: str) -> None:
     p.add_argument("--force", action="store_true", help="retrain runs that already exist")
 
 
+def add_baseline_results_option(p: argparse.ArgumentParser) -> None:
+    """``--baseline-results``: the option of :func:`copied_baselines`."""
+    p.add_argument("--baseline-results", default=None,
+                   help="JSON of an earlier ppo_results.py run on the same episodes: its baseline rows are "
+                        "copied (with their per-episode profits), not replayed")
+
+
+def copied_baselines(path: str | None, sid: str, eval_seed: int, eval_episodes: int,
+                     wanted: tuple[str, ...] | None = None, skip: tuple[str, ...] = ()) -> dict[str, dict]:
+    """Rows of the baselines ``wanted`` (default: all but ``skip``) that ``path``, a ``ppo_results.py`` JSON, holds for ``sid``.
+
+    The analytic policies are deterministic given the episode's seed, so
+    their profits on the same env seeds are the same numbers; copying them
+    saves re-solving ``store_pds`` and ``craig_raman`` (seconds per chain
+    episode) for every table of the same episodes.  A row is copied only
+    with its per-episode ``profits`` (the paired differences need them).
+    ValueError (one line) when the file is not such a JSON or its episodes
+    differ from ``eval_seed``/``eval_episodes``.
+    """
+    if path is None:
+        return {}
+    try:
+        data = json.loads(Path(path).read_text())
+        entry = data["scenarios"][sid]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ValueError(f"--baseline-results {path!r}: not a ppo_results.py JSON with {sid}") from None
+    if (data.get("eval_seed"), data.get("eval_episodes")) != (eval_seed, eval_episodes):
+        raise ValueError(f"--baseline-results {path!r}: its episodes (seed {data.get('eval_seed')}, "
+                         f"{data.get('eval_episodes')} episodes) are not --eval-seed {eval_seed}, "
+                         f"--eval-episodes {eval_episodes}")
+    return {b: {**r, "copied_from": str(path)} for b, r in entry.get("baselines", {}).items()
+            if (wanted is None or b in wanted) and b not in skip and "profits" in r
+            and len(r["profits"]) == eval_episodes}
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = cli.Parser(prog="ppo_results.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--scenarios", default=",".join(SINGLE), help="comma-separated scenario ids")
@@ -133,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="hyperparameter override for every run (repeatable; as train.py --set)")
     p.add_argument("--baselines", default=None,
                    help="comma-separated baselines of the table (default: the scenario's in BASELINES)")
+    add_baseline_results_option(p)
     return p
 
 
@@ -191,7 +227,9 @@ def train_spec(sid: str, seed: int, out: Path, args, baselines: tuple[str, ...])
             theirs = state.args.get("scenario")
         if theirs != sid:
             raise ValueError(f"{out}: trained on {theirs!r}, not {sid!r}; pass --force to retrain")
-        changed = sorted(k for k, v in hp.to_dict().items() if state.hyperparams.get(k) != v)
+        # a hyperparameter newer than the run is compared at its default (what the run had)
+        default = Hyperparams().to_dict()
+        changed = sorted(k for k, v in hp.to_dict().items() if state.hyperparams.get(k, default[k]) != v)
         if changed:
             k = changed[0]
             raise ValueError(f"{out}: trained with {k}={state.hyperparams.get(k)!r}, the hyperparameters "
@@ -262,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
             unknown = [b for b in chosen if b not in registered()]
             if unknown:
                 raise ValueError(f"--baselines {unknown[0]!r}: unknown policy (known: {', '.join(registered())})")
+        for sid in sids:  # a --baseline-results of other episodes fails before any training
+            copied_baselines(args.baseline_results, sid, args.eval_seed, args.eval_episodes)
         if args.address is not None and not args.ray:
             raise ValueError("--address: needs --ray")
         if args.ray:
@@ -303,12 +343,17 @@ def main(argv: list[str] | None = None) -> int:
         walls = {seed: read_state(out).train_seconds for seed, out in outs.items()}
         policies: dict = {f"ppo_s{s}": (lambda p: (lambda env: PPOPolicy(p, env)))(
             str(Path(args.runs) / short / f"seed{s}" / "model.zip")) for s in seeds}
-        policies.update({b: b for b in bl})
+        copied = copied_baselines(args.baseline_results, sid, args.eval_seed, args.eval_episodes, bl)
+        if hp.warm_start is not None:
+            policies.update({f"clone_s{s}": (lambda p: (lambda env: PPOPolicy(p, env)))(
+                str(Path(args.runs) / short / f"seed{s}" / "warm_start.zip")) for s in seeds})
+        policies.update({b: b for b in bl if b not in copied})
         t0 = time.perf_counter()
         res = evaluate(sid, policies, episodes=args.eval_episodes, seed=args.eval_seed,
                        workers=args.workers, unknown="report",
                        engine="ray" if args.ray else "processes")["results"]
         eval_s = time.perf_counter() - t0
+        res.update(copied)
         ppo = np.array([res[f"ppo_s{s}"]["mean"] for s in seeds])
         base = {b: res[b] for b in bl}
         ref, label = reference(make_env(sid).unwrapped.scenario, base)
@@ -317,8 +362,14 @@ def main(argv: list[str] | None = None) -> int:
                  "ppo_seed_means": dict(zip(map(str, seeds), ppo.tolist())),
                  "ppo_mean": float(ppo.mean()), "ppo_ci95_across_seeds": _ci(ppo),
                  "train_seconds": walls, "eval_seconds": eval_s,
-                 "baselines": {b: {k: r[k] for k in ("mean", "ci95") if k in r} | (
-                     {"unsupported": r["unsupported"]} if "unsupported" in r else {}) for b, r in base.items()}}
+                 "baselines": {b: {k: r[k] for k in ("mean", "ci95", "profits", "copied_from", "unsupported")
+                                   if k in r} for b, r in base.items()}}
+        if hp.warm_start is not None:  # the clones' own profits: what PPO's fine-tuning added
+            clones = np.array([res[f"clone_s{s}"]["mean"] for s in seeds])
+            entry["warm_start"] = {"baseline": hp.warm_start, "clone_seed_means": dict(zip(map(str, seeds),
+                                                                                             clones.tolist())),
+                                   "clone_mean": float(clones.mean()), "clone_ci95_across_seeds": _ci(clones),
+                                   "cloning": {str(s): read_state(out).warm_start for s, out in outs.items()}}
         entry["reference"] = ref
         entry["reference_is_optimum"] = ref in OPTIMUM
         if ref_mean:
@@ -332,8 +383,16 @@ def main(argv: list[str] | None = None) -> int:
                   "| PPO minus this policy (paired, mean over seeds) | seeds where PPO is above (95% paired CI) |",
                   "|---|---|---|---|---|---|---|"]
         per_seed = (", ".join(_fmt(x, pct=True) for x in ppo / ref_mean) if ref_mean else "n/a")
-        lines.append(f"| PPO ({len(seeds)} seeds) | {_fmt(float(ppo.mean()))} | {_fmt(_ci(ppo))} "
+        warm = f", warm-started from {hp.warm_start}" if hp.warm_start is not None else ""
+        lines.append(f"| PPO{warm} ({len(seeds)} seeds) | {_fmt(float(ppo.mean()))} | {_fmt(_ci(ppo))} "
                      f"| {_fmt(ppo.mean() / ref_mean, pct=True) if ref_mean else 'n/a'} | {per_seed} |  |  |")
+        if hp.warm_start is not None:
+            ws = entry["warm_start"]
+            clones = np.array(list(ws["clone_seed_means"].values()))
+            per_clone = ", ".join(_fmt(x, pct=True) for x in clones / ref_mean) if ref_mean else "n/a"
+            lines.append(f"| its clone of {hp.warm_start} before PPO ({len(seeds)} seeds) | "
+                         f"{_fmt(ws['clone_mean'])} | {_fmt(ws['clone_ci95_across_seeds'])} "
+                         f"| {_fmt(clones.mean() / ref_mean, pct=True) if ref_mean else 'n/a'} | {per_clone} |  |  |")
         for b, r in base.items():
             if "unsupported" in r:
                 lines.append(f"| {b} | unavailable: {r['unsupported']} |  |  |  |  |  |")
@@ -343,7 +402,8 @@ def main(argv: list[str] | None = None) -> int:
             above = sum(float(d.mean()) - _ci(d) > 0 for d in diffs)
             entry["baselines"][b]["ppo_minus_by_seed"] = d_mean
             entry["baselines"][b]["ppo_minus_ci95_by_seed"] = [_ci(d) for d in diffs]
-            lines.append(f"| {b} | {_fmt(r['mean'])} | {_fmt(r['ci95'])} "
+            src = f" (from `{Path(r['copied_from']).name}`, same episodes)" if "copied_from" in r else ""
+            lines.append(f"| {b}{src} | {_fmt(r['mean'])} | {_fmt(r['ci95'])} "
                          f"| {_fmt(r['mean'] / ref_mean, pct=True) if ref_mean else 'n/a'} |  "
                          f"| {round(float(np.mean(d_mean)), 3) + 0.0:+.3f} | {above}/{len(seeds)} |")
         if short in NOTES:

@@ -56,14 +56,27 @@ def test_missing_chain_runs_is_one_line_and_exit_2(tmp_path, capsys):
 
 
 def test_baseline_rows_are_copied_only_from_the_same_episodes(tmp_path):
+    """ppo_results.copied_baselines (also generalisation.py's): rows with all their per-episode profits only."""
+    import pytest
+    from ppo_results import copied_baselines
+
+    p20 = [1.0] * 20
     table = {"eval_seed": 0, "eval_episodes": 20, "scenarios": {"liqenv/Chain-v1": {"baselines": {
-        "store_pds": {"mean": 5.0, "ci95": 1.0}, "sdp": {"unsupported": "x"}, "practitioner": {"mean": 4.0}}}}}
+        "store_pds": {"mean": 5.0, "ci95": 1.0, "profits": p20}, "sdp": {"unsupported": "x"},
+        "practitioner": {"mean": 4.0, "profits": p20}, "craig_raman": {"mean": 6.0, "ci95": 1.0}}}}}
     path = tmp_path / "ppo_chain.json"
     path.write_text(json.dumps(table))
+    got = copied_baselines(str(path), "liqenv/Chain-v1", 0, 20, skip=("practitioner",))
+    # craig_raman has no per-episode profits: not copied (no paired differences without them)
+    assert got == {"store_pds": {"mean": 5.0, "ci95": 1.0, "profits": p20, "copied_from": str(path)}}
+    assert set(copied_baselines(str(path), "liqenv/Chain-v1", 0, 20, wanted=("practitioner", "sdp"))) == {
+        "practitioner"}
+    assert copied_baselines(None, "liqenv/Chain-v1", 0, 20) == {}
+    with pytest.raises(ValueError, match="--eval-episodes 100"):
+        copied_baselines(str(path), "liqenv/Chain-v1", 0, 100)
+    with pytest.raises(ValueError, match="--eval-seed 5"):
+        copied_baselines(str(path), "liqenv/Chain-v1", 5, 20)
+    with pytest.raises(ValueError, match="not a ppo_results.py JSON with liqenv/TwoStore-v1"):
+        copied_baselines(str(path), "liqenv/TwoStore-v1", 0, 20)
     args = generalisation.build_parser().parse_args(["--baseline-results", str(path)])
-    assert generalisation.copied_baselines(args, ("practitioner",)) == {"store_pds": {"mean": 5.0, "ci95": 1.0}}
-    other = generalisation.build_parser().parse_args(["--baseline-results", str(path), "--eval-episodes", "100"])
-    import pytest
-
-    with pytest.raises(ValueError, match="100 episodes|--eval-episodes 100"):
-        generalisation.copied_baselines(other, ())
+    assert args.baseline_results == str(path)

@@ -289,6 +289,13 @@ def test_ppo_results_refuses_to_reuse_a_run_with_other_hyperparameters(tmp_path)
     (out / "state.json").write_text(json.dumps({**state, "hyperparams": {**hp, "n_epochs": 3}}))
     with pytest.raises(ValueError, match="n_epochs=3"):
         ppo_results.train_spec("liqenv/SingleStore-v0", 0, out, args, ("sdp",))
+    # a run older than a hyperparameter (the key absent from its state) had that key's default
+    older = {k: v for k, v in hp.items() if k not in ("warm_start", "warm_start_epochs")}
+    (out / "state.json").write_text(json.dumps({**state, "hyperparams": older}))
+    assert ppo_results.train_spec("liqenv/SingleStore-v0", 0, out, args, ("sdp",)) is None
+    changed = ppo_results.build_parser().parse_args(["--runs", str(tmp_path), "--set", "warm_start_epochs=5"])
+    with pytest.raises(ValueError, match="warm_start_epochs=None, the hyperparameters now say 5"):
+        ppo_results.train_spec("liqenv/SingleStore-v0", 0, out, changed, ("sdp",))
     forced = ppo_results.build_parser().parse_args(["--runs", str(tmp_path), "--force"])
     spec = ppo_results.train_spec("liqenv/SingleStore-v0", 0, out, forced, ("sdp",))
     assert spec.out == out and spec.force and spec.resume_from is None and spec.seed == 0
