@@ -31,13 +31,18 @@ PRODUCERS = {
     "ppo": "python benchmarks/ppo_results.py",
     "ppo_multistore": "python benchmarks/ppo_results.py --scenarios TwoStore-v1 --seeds 0,1,2,3,4 "
                       "--eval-episodes 300 --workers 2 --md benchmarks/results/ppo_multistore.md",
-    "ppo_chain": "python benchmarks/ppo_results.py --scenarios Chain-v1 --seeds 0,1,2 "
-                 "--eval-episodes 20 --baselines practitioner,store_pds --workers 2 --md benchmarks/results/ppo_chain.md",
+    "ppo_chain": "python benchmarks/ppo_results.py --scenarios Chain-v1 --seeds 0,1,2,3,4 --eval-episodes 100 "
+                 "--workers 2 --baselines practitioner,store_pds,craig_raman --md benchmarks/results/ppo_chain.md",
+    "ppo_chain_warmstart": "python benchmarks/ppo_results.py --scenarios Chain-v1 --seeds 0,1,2,3,4 --runs runs/warm_start "
+                           "--set warm_start=store_pds --set warm_start_epochs=50 --set learning_rate=3e-4 "
+                           "--timesteps 300000 --eval-episodes 100 --baselines practitioner,store_pds,craig_raman "
+                           "--baseline-results benchmarks/results/ppo_chain.json --workers 2 "
+                           "--md benchmarks/results/ppo_chain_warmstart.md",
     "ppo_transferchain": "python benchmarks/ppo_results.py --scenarios TransferChain-v1 --seeds 0,1,2,3,4 "
                          "--eval-episodes 20 --workers 2 --md benchmarks/results/ppo_transferchain.md",
     "ablation": "python benchmarks/ablation.py --scenarios TwoStore-v1,Chain-v1 --seeds 0 --eval-episodes 20 "
                 "--workers 1 --variants factored,factored-noposterior,mlp --md benchmarks/results/ablation.md",
-    "generalisation": "python benchmarks/generalisation.py --seeds 0,1 --eval-episodes 20 --workers 2 "
+    "generalisation": "python benchmarks/generalisation.py --seeds 0,1 --eval-episodes 100 --workers 2 "
                       "--baselines practitioner --baseline-results benchmarks/results/ppo_chain.json "
                       "--md benchmarks/results/generalisation.md",
     "policy_throughput": "python benchmarks/policy_throughput.py --scenario Chain-v1",
