@@ -118,8 +118,8 @@ class Hyperparams:
         if ws is not None:
             if not isinstance(ws, str) or not ws:
                 bad("warm_start", "must be null or a baseline name, e.g. store_pds")
-            if self.algo != "maskable-ppo" or self.policy == "per-store":
-                bad("warm_start", "needs algo maskable-ppo with policy mlp or factored (agents.imitation)")
+            if self.algo != "maskable-ppo":
+                bad("warm_start", "needs algo maskable-ppo (agents.imitation)")
         arch = self.net_arch
         if (not isinstance(arch, (list, tuple)) or not arch
                 or any(isinstance(h, bool) or not isinstance(h, int) or not 1 <= h <= 2**16 for h in arch)):

@@ -48,7 +48,8 @@ __all__ = ["DEMO_SEED", "check_warm_start", "demonstrations", "collect", "behavi
 #: Env seed of the first demonstration episode (validations use 1_000_000 ..,
 #: evaluation tables 0 .., training copies 10_000_000 * (seed + 1) ..).
 DEMO_SEED = 2_000_000
-_FIELDS = ("obs", "masks", "actions", "returns", "profits")
+_FIELDS = ("obs", "masks", "actions", "returns", "store_returns", "profits")
+_FORMAT = 2  # bump when _FIELDS change
 
 
 def check_warm_start(name: str) -> None:
@@ -78,7 +79,7 @@ def _play(scenario: str, overrides: Mapping[str, Any], baseline: str, seeds: lis
     for s in seeds:
         obs, _ = env.reset(seed=int(s))
         reset_policy(policy, int(s), env.unwrapped.scenario)
-        rewards, done = [], False
+        rewards, shares, done = [], [], False
         while not done:
             action = np.asarray(policy.act(obs))
             out["obs"].append(np.asarray(obs, dtype=np.float32))
@@ -86,14 +87,22 @@ def _play(scenario: str, overrides: Mapping[str, Any], baseline: str, seeds: lis
             out["actions"].append(action.astype(np.int64))
             obs, reward, terminated, truncated, _ = env.step(action)
             rewards.append(float(reward))
+            shares.append(env.unwrapped.store_reward)
             done = terminated or truncated
-        ret, togo = 0.0, []
-        for r in reversed(rewards):
-            ret = r + gamma * ret
-            togo.append(ret)
-        out["returns"].extend(reversed(togo))
+        out["returns"].extend(_to_go(np.asarray(rewards), gamma))
+        out["store_returns"].extend(_to_go(np.asarray(shares), gamma))
         out["profits"].append(sum(rewards))
     return {k: np.asarray(v) for k, v in out.items()}
+
+
+def _to_go(rewards: np.ndarray, gamma: float) -> np.ndarray:
+    """Discounted return-to-go of one episode's rewards (steps along axis 0)."""
+    out = np.empty_like(rewards, dtype=np.float64)
+    acc = np.zeros(rewards.shape[1:])
+    for t in range(len(rewards) - 1, -1, -1):
+        acc = rewards[t] + gamma * acc
+        out[t] = acc
+    return out
 
 
 def collect(scenario: str, baseline: str, episodes: int, gamma: float = 1.0,
@@ -102,8 +111,10 @@ def collect(scenario: str, baseline: str, episodes: int, gamma: float = 1.0,
 
     Returns ``obs`` (N, obs_dim) float32, ``masks`` (N, mask_dim) bool,
     ``actions`` (N, action_dim) int64, ``returns`` (N,) discounted
-    return-to-go in money units, ``profits`` (episodes,) each episode's
-    profit; N is the number of steps.  ``workers`` processes split the
+    return-to-go in money units, ``store_returns`` (N, S) each store's
+    share of it (``LiquidationEnv.store_reward``: the per-store agents'
+    value targets), ``profits`` (episodes,) each episode's profit; N is the
+    number of steps.  ``workers`` processes split the
     episodes (the result does not depend on it).
     """
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
@@ -129,7 +140,8 @@ def demonstrations(scenario: str, baseline: str, episodes: int, gamma: float = 1
     new file; delete the folder to recompute after a change of the
     baseline's code.
     """
-    key = json.dumps([scenario, dict(sorted((overrides or {}).items())), baseline, episodes, gamma],
+    # _FORMAT: a cache written before a field was added is a new file, not a KeyError
+    key = json.dumps([scenario, dict(sorted((overrides or {}).items())), baseline, episodes, gamma, _FORMAT],
                      default=str)
     name = f"demos-{baseline}-{episodes}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"
     path = Path(cache) / name if cache is not None else None
@@ -157,10 +169,19 @@ def behaviour_clone(model: Any, demos: Mapping[str, np.ndarray], reward_scale: f
     import torch as th
 
     policy = model.policy
-    obs = th.as_tensor(demos["obs"], dtype=th.float32)
-    masks = th.as_tensor(demos["masks"])
-    actions = th.as_tensor(demos["actions"])
-    returns = th.as_tensor(demos["returns"] / float(reward_scale), dtype=th.float32)
+    obs, masks, actions, returns = demos["obs"], demos["masks"], demos["actions"], demos["returns"]
+    from .store_agents import PerStoreMaskablePolicy, StoreAgents
+
+    if isinstance(policy, PerStoreMaskablePolicy):
+        # each (step, store) is a sample of the one shared per-store policy (agents.store_agents),
+        # its value target that store's own return-to-go
+        split = StoreAgents(model.get_env().get_attr("scenario", [0])[0])
+        obs, masks = split.observations(obs), split.masks(masks)
+        actions, returns = split.agent_actions(actions), demos["store_returns"].reshape(-1)
+    obs = th.as_tensor(obs, dtype=th.float32)
+    masks = th.as_tensor(masks)
+    actions = th.as_tensor(actions)
+    returns = th.as_tensor(returns / float(reward_scale), dtype=th.float32)
     n = len(obs)
     opt = th.optim.Adam(policy.parameters(), lr=learning_rate)
     gen = th.Generator().manual_seed(int(seed))

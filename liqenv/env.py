@@ -141,6 +141,9 @@ class LiquidationEnv(gym.Env):
         self.state: dyn.State | None = None
         self._done = False
         self.history: list[dict[str, np.ndarray]] = []
+        #: each store's share of the last step's reward (S,), summing to it (the kernel's
+        #: ``StepResult.store_reward``; per-store credit, e.g. agents.imitation); None before a step
+        self.store_reward: np.ndarray | None = None
 
     # ------------------------------------------------------------------ API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -151,6 +154,7 @@ class LiquidationEnv(gym.Env):
         self.state = dyn.reset_state(self.params, dyn.episode_keys([self.np_random.bit_generator]))
         self._done = False
         self.history = []
+        self.store_reward = None
         obs = self.obs_layout.encode(self.params, self.state)[0]
         return obs, _first_row(reset_info(self.state, slice(0, 1)))
 
@@ -164,6 +168,7 @@ class LiquidationEnv(gym.Env):
         info = build_info(self.params, self.state, r, 0, self.scenario.total_inventory,
                           self.scenario.unit_cost)
         self._done = bool(r.done[0])
+        self.store_reward = r.store_reward[0].copy()
         if self.render_mode is not None:
             self.history.append({k: info[k] for k in ("on_hand", "price", "sold", "open")})
         return obs, float(r.reward[0]), self._done, False, info

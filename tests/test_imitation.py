@@ -148,3 +148,32 @@ def test_ppo_results_warm_start_row_and_copied_baselines(tmp_path, capsys):
     assert ppo_results.main([*common, "--runs", str(tmp_path / "c"), "--md", str(md), "--eval-seed", "3",
                              "--baseline-results", str(first.with_suffix(".json"))]) == 2
     assert "--eval-seed 3" in capsys.readouterr().err and not (tmp_path / "c").exists()
+
+
+def test_store_returns_split_the_return_among_the_stores():
+    """Each step's per-store returns-to-go sum to the chain's (the kernel's store_reward identity)."""
+    from liqenv import make_scenario
+
+    d = collect("liqenv/TwoStore-v1", "store_pds", 3)
+    assert d["store_returns"].shape == (len(d["returns"]), make_scenario("TwoStore-v1").n_stores)
+    np.testing.assert_allclose(d["store_returns"].sum(1), d["returns"], rtol=1e-9, atol=1e-6)
+
+
+def test_per_store_agents_clone_from_chain_demonstrations(tmp_path):
+    """policy per-store: the chain demonstrations split into (step, store) samples (agents.store_agents),
+    each valued at its store's return; cloning raises the agents' agreement with store_pds."""
+    from helpers import sub_chain
+
+    path = tmp_path / "chain4.yaml"
+    sub_chain([0, 1, 2, 3]).save(path)
+    sc = str(path)
+    hp = load_hyperparams(sc, {"algo": "maskable-ppo", "policy": "per-store", "n_envs": 2, "n_steps": 60,
+                               "batch_size": 120, "warm_start": "store_pds"})
+    from agents.store_agents import make_store_agents_env
+
+    model = build_model(hp, make_store_agents_env(sc, 2, 0, 1.0, {}, "native"), seed=0)
+    demos = collect(sc, "store_pds", 2)
+    untrained = behaviour_clone(model, demos, reward_scale=1000.0, epochs=0)
+    stats = behaviour_clone(model, demos, reward_scale=1000.0, epochs=30)
+    assert stats["steps"] == 4 * len(demos["returns"])  # one sample per (step, store)
+    assert stats["agreement"] > max(0.9, untrained["agreement"])
