@@ -70,6 +70,21 @@ def _unknown(key: str, value: Any, why: str) -> None:
     raise UnknownField(f"{key}={value!r}: {why}")
 
 
+def _nested(key: str, cls: type, data: dict) -> Any:
+    """``cls(**data)`` for a nested mapping (``transfers``, ``markdowns``, a store's ``lease``,
+    a store), its errors naming ``key``: a missing field is a ValueError, an unknown one an
+    :class:`UnknownField` (Python's ``TypeError`` would name only the class)."""
+    try:
+        return cls(**data)
+    except UnknownField:
+        raise
+    except TypeError as e:
+        why = str(e).replace(f"{cls.__name__}.__init__() ", "")
+        if "unexpected keyword" in why:
+            raise UnknownField(f"{key}: {why}") from None
+        raise ValueError(f"{key}: {why}") from None
+
+
 #: Most periods of an event (per-period arrays are allocated up front).
 MAX_HORIZON = 100_000
 #: Largest mean demand a scenario may ask for, per store and period (arrivals, or base units at
@@ -192,7 +207,7 @@ class StoreParams:
     def __post_init__(self) -> None:
         _freeze(self, "operating_cost")
         if isinstance(self.lease, dict):
-            object.__setattr__(self, "lease", LeaseTerms(**self.lease))
+            object.__setattr__(self, "lease", _nested("lease", LeaseTerms, self.lease))
         if not isinstance(self.name, str):
             _fail("name", self.name, "must be a string")
         _check_int("inventory", self.inventory, lo=0)
@@ -493,7 +508,7 @@ class Scenario:
     def __post_init__(self) -> None:
         if isinstance(self.stores, (list, tuple)):
             object.__setattr__(self, "stores", tuple(
-                StoreParams(**s)  # its __post_init__ reads a lease mapping and names a bad one
+                _nested("stores", StoreParams, s)  # its __post_init__ names a bad lease
                 if isinstance(s, dict) else s for s in self.stores))
         if isinstance(self.demand, dict):
             d = dict(self.demand)
@@ -505,9 +520,9 @@ class Scenario:
                     _unknown(f"demand.{k}", d[k], f"is not a field of {kind} demand (demand.kind={kind!r})")
             object.__setattr__(self, "demand", _DEMANDS[kind](**d))
         if isinstance(self.markdowns, dict):
-            object.__setattr__(self, "markdowns", MarkdownRules(**self.markdowns))
+            object.__setattr__(self, "markdowns", _nested("markdowns", MarkdownRules, self.markdowns))
         if isinstance(self.transfers, dict):
-            object.__setattr__(self, "transfers", TransferNetwork(**self.transfers))
+            object.__setattr__(self, "transfers", _nested("transfers", TransferNetwork, self.transfers))
         if not isinstance(self.name, str):
             _fail("name", self.name, "must be a string")
         _check_int("horizon", self.horizon, lo=1, hi=MAX_HORIZON)

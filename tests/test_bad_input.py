@@ -274,3 +274,19 @@ def test_the_poisson_draw_is_capped_not_wrapped():
 
     n = k.poisson1(1e300, np.uint64(1), np.uint64(2), 0)
     assert 0 < n <= 2 * k.POISSON_MAX
+
+
+@pytest.mark.parametrize("key, value, named", [
+    ("transfers", {}, "transfers: missing"),
+    ("markdowns", {"ladderx": [0.0, 0.1]}, "markdowns: got an unexpected keyword argument 'ladderx'"),
+])
+def test_a_bad_nested_mapping_names_its_field(key, value, named):
+    """A nested mapping with a field missing or unknown names the mapping (found by test_bombard_api's
+    Hypothesis search: an empty ``transfers`` mapping named only TransferNetwork.__init__)."""
+    from liqenv import make_scenario
+    from liqenv.scenario import Scenario
+
+    data = make_scenario("SingleStore-v0").to_dict()
+    data[key] = value
+    with pytest.raises(ValueError, match=named):
+        Scenario.from_dict(data)

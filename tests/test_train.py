@@ -123,16 +123,24 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_the_run(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     argv = [a if a != "512" else "1000000" for a in QUICK]  # far more steps than it will get to
+    # SIGINT at its default in the child: a shell without job control starts background
+    # jobs (a CI script run with `&`) with SIGINT ignored, and the child would inherit that
     proc = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *argv, "--out", str(out),
                              "--baselines", "fp"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 300
-    while not list((out / "checkpoints").glob("step_*.zip")) and time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.2)
-    time.sleep(1.0)  # well inside learn(): a validation or two later
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=300)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 300
+        while not list((out / "checkpoints").glob("step_*.zip")) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.2)
+        time.sleep(1.0)  # well inside learn(): a validation or two later
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:  # never leave a million-step run behind
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130, stderr[-2000:]
     assert f"continue with: python train.py --out {out} --resume" in stderr
     assert "Traceback" not in stderr
