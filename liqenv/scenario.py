@@ -545,7 +545,7 @@ class Scenario:
             _fail("observe_parameters", self.observe_parameters, "must be true or false")
         T, S = self.horizon, len(self.stores)
         if sum(s.inventory for s in self.stores) == 0:
-            _fail("inventory", [s.inventory for s in self.stores], "the chain holds no units")
+            _fail("stores.inventory", [s.inventory for s in self.stores], "the chain holds no units")
         if all(s.is_dc for s in self.stores):
             _fail("is_dc", True, "at least one store must have customers")
         for i, s in enumerate(self.stores):

@@ -279,6 +279,7 @@ def test_the_poisson_draw_is_capped_not_wrapped():
 @pytest.mark.parametrize("key, value, named", [
     ("transfers", {}, "transfers: missing"),
     ("markdowns", {"ladderx": [0.0, 0.1]}, "markdowns: got an unexpected keyword argument 'ladderx'"),
+    ("stores", [{}], r"stores.inventory=\[0\]: the chain holds no units"),
 ])
 def test_a_bad_nested_mapping_names_its_field(key, value, named):
     """A nested mapping with a field missing or unknown names the mapping (found by test_bombard_api's
